@@ -1,0 +1,145 @@
+"""Frozen, hashable settings: what data a run uses and how it trains. Together with a model's own
+config they are the cache key of a trained model and the content of a saved run."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import typing
+from dataclasses import dataclass
+
+from movierec.data.catalog import DEFAULT_DATASET, RELEASES
+from movierec.errors import ConfigError
+
+SPLITS = ("random", "per-user")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which ratings a run learns from and how they are split.
+
+    Attributes:
+        dataset: catalog name (``ml-1m`` by default; ``demo`` works offline).
+        fraction: share of all ratings kept, seeded (the notebook's ``chop``); 1.0 keeps all.
+        test_size: share of the kept ratings held out for validation (the notebook's
+            ``split(.10)``).
+        seed: seed of the chop and the split.
+        split: ``random`` (ratings held out at random) or ``per-user`` (``test_size`` of each
+            user's ratings, at least one).
+    """
+
+    dataset: str = DEFAULT_DATASET
+    fraction: float = 1.0
+    test_size: float = 0.1
+    seed: int = 0
+    split: str = "random"
+
+    def __post_init__(self) -> None:
+        if self.dataset not in RELEASES:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; known: {', '.join(RELEASES)}")
+        if not (0 < self.fraction <= 1):
+            raise ConfigError(f"fraction must be in (0, 1], got {self.fraction:g}")
+        if not (0 < self.test_size < 1):
+            raise ConfigError(f"test_size must be in (0, 1), got {self.test_size:g}")
+        if self.split not in SPLITS:
+            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is optimised (Adam on minibatches).
+
+    Attributes:
+        epochs: passes over the training ratings.
+        batch_size: ratings per step; large batches keep the CPU busy (Keras' default was 32).
+        lr: Adam's learning rate.
+        lr_decay: multiply the learning rate by this after every epoch (1.0 keeps it fixed).
+        weight_decay: Adam's L2 penalty on every parameter (0 as in the notebook).
+        seed: seeds initial weights, shuffling and dropout, for reproducible runs.
+        device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
+    """
+
+    epochs: int = 10
+    batch_size: int = 4096
+    lr: float = 3e-3
+    lr_decay: float = 1.0
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 10_000):
+            raise ConfigError(f"epochs must be a whole number from 1 to 10000, got {self.epochs}")
+        if not (isinstance(self.batch_size, int) and 1 <= self.batch_size <= 10_000_000):
+            raise ConfigError(f"batch_size must be a whole number >= 1, got {self.batch_size}")
+        if not (math.isfinite(self.lr) and 0 < self.lr <= 10):
+            raise ConfigError(f"lr must be in (0, 10], got {self.lr:g}")
+        if not (0 < self.lr_decay <= 1):
+            raise ConfigError(f"lr_decay must be in (0, 1], got {self.lr_decay:g}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay:g}")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith(
+                "cuda:"):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
+
+
+def to_dict(config) -> dict:
+    """A config as a JSON-ready dict (tuples become lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(config).items()}
+
+
+def from_dict(cls, values: dict):
+    """Build config class ``cls`` from a dict, converting types and refusing unknown keys."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)} for {cls.__name__}; "
+                          f"known: {', '.join(fields)}")
+    hints = typing.get_type_hints(cls)
+    return cls(**{k: coerce(v, hints[k], k) for k, v in values.items()})
+
+
+def coerce(value, hint, name: str):
+    """Turn ``value`` (maybe a string from a command line or form) into type ``hint``."""
+    origin = typing.get_origin(hint)
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if hint is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        if hint is float:
+            result = float(value)
+            if math.isnan(result):
+                raise ValueError(value)
+            return result
+        if hint is str:
+            return str(value)
+        if origin is tuple:
+            (inner, *_rest) = typing.get_args(hint)
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(coerce(v, inner, name) for v in items if str(v).strip() != "")
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: cannot read {value!r} as {getattr(hint, '__name__', hint)}") \
+            from None
+    return value
+
+
+def config_hash(*configs) -> str:
+    """A short stable hash of configs (with their class names): the key of a trained model."""
+    payload = [[type(c).__name__, to_dict(c)] for c in configs]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,293 @@
+"""One parser per MovieLens file format, each returning the common :class:`Dataset` tables.
+
+Formats: ``dat`` (``::``-separated, ml-1m and ml-10m), ``100k`` (tab-separated ``u.data`` with
+``|``-separated ``u.item``/``u.user``) and ``csv`` (the comma releases with a header line).
+Errors name the file and, where one is to blame, the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+
+from movierec.data.catalog import Release
+from movierec.data.dataset import RATING_COLUMNS, Dataset, split_genres, year_from_title
+from movierec.data.sources import Source
+from movierec.errors import DataError
+
+# ML-1M's users.dat codes occupations as numbers (its README lists them).
+ML1M_OCCUPATIONS = (
+    "other", "academic/educator", "artist", "clerical/admin", "college/grad student",
+    "customer service", "doctor/health care", "executive/managerial", "farmer", "homemaker",
+    "K-12 student", "lawyer", "programmer", "retired", "sales/marketing", "scientist",
+    "self-employed", "technician/engineer", "tradesman/craftsman", "unemployed", "writer",
+)
+ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+)
+_RATING_DTYPES = {0: np.int64, 1: np.int64, 2: np.float64, 3: np.int64}
+
+
+def decode(data: bytes) -> str:
+    """Text of a MovieLens file: UTF-8 where it is valid, else latin-1 (ml-1m, ml-100k)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def read_ratings(data: bytes, fname: str, sep: str, header: bool,
+                 scale: tuple[float, ...]) -> pd.DataFrame:
+    """Parse a four-column ratings table (user, movie, rating, timestamp) and check it.
+
+    Args:
+        data: the file's bytes; ``sep`` must be a single character.
+        fname: the file's name, for messages.
+        header: whether the first line is a header to skip.
+        scale: allowed star values.
+    Returns:
+        A frame with ``RATING_COLUMNS`` in compact dtypes.
+    """
+    first_line = 2 if header else 1
+    if not data.strip():
+        raise DataError(f"{fname}: the file is empty")
+    try:
+        frame = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=int(header),
+                            dtype=_RATING_DTYPES, engine="c", skip_blank_lines=True)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{fname}: {_parser_message(exc, first_line - 1)}") from None
+    except (ValueError, OverflowError):
+        frame = None
+    if frame is None or frame.isna().any().any():
+        _raise_first_bad_value(data, fname, sep, header)
+    if frame.shape[1] != 4:
+        shown = "'::'" if sep == "\t" else repr(sep)
+        raise DataError(f"{fname}: expected 4 fields per line (user, movie, rating, timestamp) "
+                        f"separated by {shown}, found {frame.shape[1]}")
+    frame.columns = list(RATING_COLUMNS)
+    _check_ratings(frame, fname, first_line, scale)
+    return pd.DataFrame({
+        "user_id": frame["user_id"].to_numpy(np.int32),
+        "movie_id": frame["movie_id"].to_numpy(np.int32),
+        "rating": frame["rating"].to_numpy(np.float32),
+        "timestamp": frame["timestamp"].to_numpy(np.int64),
+    })
+
+
+def _parser_message(exc: Exception, offset: int) -> str:
+    text = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+    if offset and "line" in text:
+        # pandas counts lines after the skipped header; say the file's own line number.
+        words = text.split()
+        for i, w in enumerate(words[:-1]):
+            if w == "line" and words[i + 1].rstrip(",").isdigit():
+                words[i + 1] = str(int(words[i + 1].rstrip(",")) + offset) + ","
+        text = " ".join(words).rstrip(",")
+    return text
+
+
+def _raise_first_bad_value(data: bytes, fname: str, sep: str, header: bool) -> None:
+    frame = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=int(header), dtype=str,
+                        keep_default_na=False, engine="c")
+    names = list(RATING_COLUMNS)
+    for col in range(min(frame.shape[1], 4)):
+        values = frame.iloc[:, col]
+        numbers = pd.to_numeric(values, errors="coerce")
+        if col != 2:
+            numbers = numbers.where(numbers == numbers.round())
+        bad = np.flatnonzero(numbers.isna().to_numpy())
+        if len(bad):
+            row = int(bad[0])
+            line = _line_of_row(data, row, header)
+            what = "a number" if col == 2 else "a whole number"
+            raise DataError(f"{fname} line {line}: {names[col]} is {values.iloc[row]!r}, "
+                            f"not {what}")
+    raise DataError(f"{fname}: could not read the ratings (a line has fewer than 4 fields?)")
+
+
+def _line_of_row(data: bytes, row: int, header: bool) -> int:
+    """1-based file line of data row ``row`` (blank lines are skipped by the parser)."""
+    seen = -1
+    for number, line in enumerate(data.splitlines(), start=1):
+        if header and number == 1:
+            continue
+        if line.strip():
+            seen += 1
+            if seen == row:
+                return number
+    return row + 1 + int(header)
+
+
+def _check_ratings(frame: pd.DataFrame, fname: str, first_line: int,
+                   scale: tuple[float, ...]) -> None:
+    def fail(mask: np.ndarray, what: str) -> None:
+        row = int(np.flatnonzero(mask)[0])
+        raise DataError(f"{fname} line {row + first_line}: {what}")
+
+    ids_ok = (frame["user_id"].to_numpy() > 0) & (frame["movie_id"].to_numpy() > 0)
+    if not ids_ok.all():
+        fail(~ids_ok, "user and movie ids must be positive")
+    too_big = (frame["user_id"].to_numpy() > 2**31 - 1) | (frame["movie_id"].to_numpy() > 2**31 - 1)
+    if too_big.any():
+        fail(too_big, "an id is too large")
+    ratings = frame["rating"].to_numpy()
+    on_scale = np.isin(ratings, np.asarray(scale, dtype=np.float64))
+    if not on_scale.all():
+        row = int(np.flatnonzero(~on_scale)[0])
+        raise DataError(f"{fname} line {row + first_line}: rating {ratings[row]:g} is not on "
+                        f"this release's scale ({scale[0]:g} to {scale[-1]:g} in steps of "
+                        f"{scale[1] - scale[0]:g})")
+    dup = frame.duplicated(["user_id", "movie_id"]).to_numpy()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0])
+        fail(dup, f"user {frame['user_id'].iat[row]} rates movie {frame['movie_id'].iat[row]} "
+                  "a second time")
+
+
+def _split_lines(text: str, fname: str, sep: str, n_fields: int, what: str,
+                 at_least: bool = False) -> list[list[str]]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(sep)
+        if len(parts) != n_fields and not (at_least and len(parts) > n_fields):
+            raise DataError(f"{fname} line {number}: expected {n_fields} {what} fields "
+                            f"separated by {sep!r}, found {len(parts)}")
+        try:
+            parts[0] = int(parts[0])
+        except ValueError:
+            raise DataError(f"{fname} line {number}: id {parts[0]!r} is not a whole number") \
+                from None
+        rows.append(parts)
+    if not rows:
+        raise DataError(f"{fname}: the file is empty")
+    return rows
+
+
+def _movies_frame(ids, titles, genres: pd.Series) -> pd.DataFrame:
+    titles = pd.Series(titles, dtype=object).str.strip()
+    movies = pd.DataFrame({
+        "movie_id": np.asarray(ids, dtype=np.int32),
+        "title": titles,
+        "year": year_from_title(titles),
+        "genres": genres.to_numpy(),
+    })
+    if movies["movie_id"].duplicated().any():
+        dup = int(movies.loc[movies["movie_id"].duplicated(), "movie_id"].iloc[0])
+        raise DataError(f"movie id {dup} is listed twice in the movies file")
+    return movies
+
+
+def parse_dat(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """ml-1m / ml-10m: ``ratings.dat``, ``movies.dat`` and (ml-1m) ``users.dat``."""
+    rel = source.release
+    raw = source.read(rel.ratings_file)
+    if b"\t" in raw[:4096]:
+        raise DataError(f"{rel.ratings_file}: holds tabs; a '::'-separated file was expected")
+    ratings = read_ratings(raw.replace(b"::", b"\t"), rel.ratings_file, "\t", False,
+                           rel.rating_scale)
+    rows = _split_lines(decode(source.read(rel.movies_file)), rel.movies_file, "::", 3, "movie")
+    movies = _movies_frame([r[0] for r in rows], [r[1] for r in rows],
+                           split_genres(pd.Series([r[2] for r in rows], dtype=object)))
+    users = None
+    if rel.users_file and source.has(rel.users_file):
+        rows = _split_lines(decode(source.read(rel.users_file)), rel.users_file, "::", 5, "user")
+        occupations = []
+        for r in rows:
+            code = int(r[3]) if r[3].strip().isdigit() else -1
+            occupations.append(ML1M_OCCUPATIONS[code] if 0 <= code < len(ML1M_OCCUPATIONS)
+                               else r[3])
+        users = pd.DataFrame({
+            "user_id": np.asarray([r[0] for r in rows], dtype=np.int32),
+            "gender": [r[1] for r in rows],
+            "age": pd.to_numeric(pd.Series([r[2] for r in rows]), errors="coerce"
+                                 ).astype("Int16"),
+            "occupation": occupations,
+            "zip": [r[4] for r in rows],
+        })
+    return ratings, movies, users
+
+
+def parse_100k(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """ml-100k: tab-separated ``u.data``; ``|``-separated ``u.item`` and ``u.user``."""
+    rel = source.release
+    ratings = read_ratings(source.read(rel.ratings_file), rel.ratings_file, "\t", False,
+                           rel.rating_scale)
+    genre_names = list(ML100K_GENRES)
+    if source.has("u.genre"):
+        pairs = [line.rsplit("|", 1) for line in decode(source.read("u.genre")).splitlines()
+                 if "|" in line]
+        by_index = {int(i): name for name, i in pairs if i.strip().isdigit()}
+        if sorted(by_index) == list(range(len(by_index))):
+            genre_names = [by_index[i] for i in range(len(by_index))]
+    n_fields = 5 + len(genre_names)
+    rows = _split_lines(decode(source.read(rel.movies_file)), rel.movies_file, "|", n_fields,
+                        "movie")
+    genres = pd.Series([[g for g, flag in zip(genre_names, r[5:]) if flag.strip() == "1"
+                         and g != "unknown"] for r in rows], dtype=object)
+    movies = _movies_frame([r[0] for r in rows], [r[1] for r in rows], genres)
+    users = None
+    if rel.users_file and source.has(rel.users_file):
+        rows = _split_lines(decode(source.read(rel.users_file)), rel.users_file, "|", 5, "user")
+        users = pd.DataFrame({
+            "user_id": np.asarray([r[0] for r in rows], dtype=np.int32),
+            "gender": [r[2] for r in rows],
+            "age": pd.to_numeric(pd.Series([r[1] for r in rows]), errors="coerce"
+                                 ).astype("Int16"),
+            "occupation": [r[3] for r in rows],
+            "zip": [r[4] for r in rows],
+        })
+    return ratings, movies, users
+
+
+def parse_csv(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, None]:
+    """ml-latest-small, ml-20m, ml-25m, ml-32m: ``ratings.csv`` and ``movies.csv``."""
+    rel = source.release
+    raw = source.read(rel.ratings_file)
+    header = raw.split(b"\n", 1)[0].strip().decode("utf-8", "replace")
+    expected = "userId,movieId,rating,timestamp"
+    if header.replace('"', "") != expected:
+        raise DataError(f"{rel.ratings_file} line 1: header is {header[:80]!r}; "
+                        f"expected {expected!r}")
+    ratings = read_ratings(raw, rel.ratings_file, ",", True, rel.rating_scale)
+    text = decode(source.read(rel.movies_file))
+    reader = csv.reader(io.StringIO(text))
+    head = next(reader, None)
+    if head != ["movieId", "title", "genres"]:
+        raise DataError(f"{rel.movies_file} line 1: header is {head!r}; "
+                        "expected ['movieId', 'title', 'genres']")
+    ids, titles, genres = [], [], []
+    for number, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) != 3 or not row[0].strip().isdigit():
+            raise DataError(f"{rel.movies_file} line {number}: expected movieId,title,genres, "
+                            f"found {row!r}"[:200])
+        ids.append(int(row[0]))
+        titles.append(row[1])
+        genres.append(row[2])
+    if not ids:
+        raise DataError(f"{rel.movies_file}: the file holds no movies")
+    movies = _movies_frame(ids, titles, split_genres(pd.Series(genres, dtype=object)))
+    return ratings, movies, None
+
+
+PARSERS = {"dat": parse_dat, "100k": parse_100k, "csv": parse_csv}
+
+
+def parse(source: Source) -> Dataset:
+    """Parse the release found at ``source`` into a :class:`Dataset`."""
+    rel: Release = source.release
+    try:
+        parser = PARSERS[rel.format]
+    except KeyError:
+        raise DataError(f"{rel.name}: no parser for format {rel.format!r}") from None
+    ratings, movies, users = parser(source)
+    return Dataset(rel.name, ratings, movies, users, rel.rating_scale, synthetic=False,
+                   source=source.describe())

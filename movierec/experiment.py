@@ -1,0 +1,89 @@
+"""From settings to a trained run: split the data as configured, build the model, train it epoch
+by epoch (continuing where an earlier session stopped), and keep the run's record up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+
+from movierec.config import DataConfig, TrainConfig
+from movierec.data.dataset import Dataset
+from movierec.errors import ConfigError
+from movierec.interactions import Interactions
+from movierec.models import get_model_spec
+from movierec.runs import Run, new_run_id
+from movierec.split import Split, chop, split
+from movierec.training import EpochRecord, Trainer
+
+
+def make_split(dataset: Dataset, config: DataConfig) -> Split:
+    """Chop ``dataset`` to ``config.fraction`` and hold out ``config.test_size``, seeded.
+
+    The id maps cover every rated user and movie of the whole dataset, so runs on different
+    fractions have tables of the same shape.
+    """
+    if dataset.name != config.dataset:
+        raise ConfigError(f"the data config names {config.dataset!r} but the dataset is "
+                          f"{dataset.name!r}")
+    data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
+    chop_seed, split_seed = np.random.SeedSequence(config.seed).generate_state(2)
+    kept = chop(data, config.fraction, int(chop_seed))
+    return split(kept, config.test_size, int(split_seed))
+
+
+class Training:
+    """A run being trained. Iterate :meth:`epochs`; ``run`` stays current after each epoch,
+    so it can be saved at any point (after a ``break`` too)."""
+
+    def __init__(self, run: Run, data: Split) -> None:
+        self.run = run
+        self.split = data
+        self.trainer = Trainer(run.model, data, run.train_config, state=run.trainer_state)
+
+    def epochs(self, n: int | None = None,
+               on_batch: Callable[[int, int], None] | None = None) -> Iterator[EpochRecord]:
+        """Train ``n`` more epochs (default: the train config's ``epochs``)."""
+        n = self.run.train_config.epochs if n is None else n
+        for record in self.trainer.epochs(n, on_batch=on_batch):
+            self.run.history.append(record.to_dict())
+            self.run.train_seconds += record.seconds
+            self.run.trainer_state = self.trainer.state_dict()
+            yield record
+
+
+def start_training(dataset: Dataset, data_config: DataConfig, model_name: str,
+                   model_config=None, train_config: TrainConfig | None = None,
+                   run_id: str | None = None) -> Training:
+    """Split the data, build model ``model_name`` (seeded) and return a :class:`Training`.
+
+    Args:
+        model_config: the model's config (its defaults when None).
+        train_config: the model's registered training defaults when None.
+    """
+    spec = get_model_spec(model_name)
+    model_config = model_config or spec.config_cls()
+    train_config = train_config or spec.train_defaults
+    data = make_split(dataset, data_config)
+    torch.manual_seed(train_config.seed)
+    model = spec.build(data.n_users, data.n_items, dataset.rating_scale, model_config)
+    movies = dataset.movies[dataset.movies["movie_id"].isin(data.train.item_ids.ids)]
+    run = Run(run_id=run_id or new_run_id(model_name, dataset.name), model_name=model_name,
+              model_config=model_config, data_config=data_config, train_config=train_config,
+              model=model, user_ids=data.train.user_ids, item_ids=data.train.item_ids,
+              item_counts=data.train.item_counts(), movies=movies.reset_index(drop=True),
+              synthetic=dataset.synthetic, n_train=len(data.train), n_test=len(data.test))
+    return Training(run, data)
+
+
+def continue_training(run: Run, dataset: Dataset) -> Training:
+    """Resume ``run`` (loaded ``with_trainer_state``) on the same split it was trained on."""
+    if run.trainer_state is None:
+        raise ConfigError(f"run {run.run_id} has no trainer state to continue from")
+    data = make_split(dataset, run.data_config)
+    if not (np.array_equal(data.train.item_ids.ids, run.item_ids.ids)
+            and np.array_equal(data.train.user_ids.ids, run.user_ids.ids)):
+        raise ConfigError(f"the {dataset.name} data on disk no longer matches run "
+                          f"{run.run_id}'s id maps; train a new run instead")
+    return Training(run, data)

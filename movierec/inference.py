@@ -1,0 +1,175 @@
+"""Using a trained run: fold in a new person from a few ratings, recommend unrated movies, and
+find similar movies by cosine similarity of the movie embeddings. Nothing here changes a model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+
+from movierec.errors import ConfigError, UnknownIdError
+from movierec.models.base import Recommender
+from movierec.runs import Run
+
+RATING_NOISE_VAR = 0.8  # squared-error likelihood variance used by fold-in for rating models
+
+
+def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 1.0,
+            max_iter: int = 60) -> torch.Tensor:
+    """Fit a user vector for a new person from their ratings, every model parameter frozen.
+
+    It is a MAP estimate: the model's own loss on the person's ratings plus a Gaussian prior
+    centred on the average user, with the spread of the learned user vectors (``prior_weight``
+    scales it). The model's weights, buffers and ``.grad`` are left exactly as they were.
+
+    Args:
+        model: a trained model.
+        item_idx: the rated movies' table positions.
+        ratings: their stars (on the model's scale).
+    Returns:
+        The user vector (``(D,)``), usable with ``model.score_vectors``.
+    """
+    items = torch.as_tensor(np.asarray(item_idx), dtype=torch.long)
+    stars = torch.as_tensor(np.asarray(ratings, dtype=np.float32))
+    if items.ndim != 1 or len(items) == 0 or len(items) != len(stars):
+        raise ConfigError("fold-in needs one rating per rated movie, and at least one")
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        items, stars = items.to(device), stars.to(device)
+        with torch.no_grad():
+            population = model.user_vectors(torch.arange(model.n_users, device=device))
+            mean = population.mean(0)
+            var = population.var(0, unbiased=False).clamp_min(1e-6)
+            target = model.targets(stars)
+        vec = mean.clone().requires_grad_(True)
+        optimizer = torch.optim.LBFGS([vec], lr=1.0, max_iter=max_iter,
+                                      line_search_fn="strong_wolfe")
+        n = len(items)
+        scale = 1.0 if model.output == "classes" else 1.0 / (2 * RATING_NOISE_VAR)
+
+        def objective() -> torch.Tensor:
+            optimizer.zero_grad()
+            out = model.score_vectors(vec.expand(n, -1), items)
+            data_term = model.loss(out, target) * n * scale
+            prior = 0.5 * prior_weight * ((vec - mean).square() / var).sum()
+            loss = data_term + prior
+            (grad,) = torch.autograd.grad(loss, [vec])
+            vec.grad = grad
+            return loss.detach()
+
+        optimizer.step(objective)
+        return vec.detach()
+    finally:
+        model.train(was_training)
+
+
+def _rated_positions(run: Run, rated: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    if not rated:
+        raise ConfigError("rate at least one movie first")
+    scale = run.rating_scale
+    ids = np.fromiter((int(m) for m in rated), dtype=np.int64, count=len(rated))
+    stars = np.fromiter((float(s) for s in rated.values()), dtype=np.float32, count=len(rated))
+    for movie_id, value in zip(ids, stars):
+        if not np.isin(np.float32(value), np.asarray(scale, dtype=np.float32)):
+            raise ConfigError(f"rating {value:g} for movie {movie_id} is not on the scale "
+                              f"{scale[0]:g}-{scale[-1]:g} (steps of {scale[1] - scale[0]:g})")
+    try:
+        positions = run.item_ids.index(ids)
+    except UnknownIdError as exc:
+        raise UnknownIdError(f"{exc} (not among the {len(run.item_ids)} movies this run knows)") \
+            from None
+    return positions, stars
+
+
+def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: int = 10,
+              genres: list[str] | None = None) -> pd.DataFrame:
+    """Top unrated movies for a new person who gave ``rated`` (``{movie_id: stars}``).
+
+    Args:
+        run: a loaded run.
+        top: how many to return.
+        min_ratings: skip movies with fewer training ratings (their scores are guesses).
+        genres: keep only movies having at least one of these genres.
+    Returns:
+        Rows ``movie_id``, ``title``, ``year``, ``genres``, ``predicted_rating``, ``n_ratings``,
+        best first; never a movie in ``rated``.
+    """
+    if top < 1:
+        raise ConfigError(f"top must be at least 1, got {top}")
+    positions, stars = _rated_positions(run, rated)
+    model = run.model
+    vec = fold_in(model, positions, stars)
+    with torch.no_grad():
+        all_items = torch.arange(model.n_items, device=vec.device)
+        out = model.score_vectors(vec.expand(model.n_items, -1), all_items)
+        predicted = model.expected_rating(out).cpu().numpy()
+    table = run.movie_table()
+    keep = (table["n_ratings"] >= max(min_ratings, 1)).to_numpy(copy=True)
+    keep[positions] = False
+    if genres:
+        wanted = set(genres)
+        keep &= np.fromiter((bool(wanted.intersection(g)) for g in table["genres"]), bool,
+                            count=len(table))
+    candidates = np.flatnonzero(keep)
+    best = candidates[np.argsort(-predicted[candidates], kind="stable")[:top]]
+    result = table.iloc[best][["movie_id", "title", "year", "genres", "n_ratings"]].copy()
+    result.insert(4, "predicted_rating", predicted[best].astype(float))
+    return result.reset_index(drop=True)
+
+
+def similar(run: Run, movie_id: int, top: int = 10, min_ratings: int = 0) -> pd.DataFrame:
+    """Movies whose embeddings are closest to ``movie_id``'s by cosine similarity.
+
+    Returns:
+        Rows ``movie_id``, ``title``, ``year``, ``genres``, ``similarity``, ``n_ratings``,
+        most similar first, without the movie itself.
+    """
+    if top < 1:
+        raise ConfigError(f"top must be at least 1, got {top}")
+    try:
+        position = run.item_ids.index(int(movie_id))
+    except UnknownIdError as exc:
+        raise UnknownIdError(f"{exc} (not among the {len(run.item_ids)} movies this run knows)") \
+            from None
+    sims = cosine_similarities(run.model, position)
+    table = run.movie_table()
+    keep = (table["n_ratings"] >= min_ratings).to_numpy(copy=True)
+    keep[position] = False
+    candidates = np.flatnonzero(keep)
+    best = candidates[np.argsort(-sims[candidates], kind="stable")[:top]]
+    result = table.iloc[best][["movie_id", "title", "year", "genres", "n_ratings"]].copy()
+    result.insert(4, "similarity", sims[best].astype(float))
+    return result.reset_index(drop=True)
+
+
+def cosine_similarities(model: Recommender, position: int) -> np.ndarray:
+    """Cosine similarity of item ``position``'s embedding to every item's (itself included)."""
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(model.item_embeddings().detach().float(), dim=1)
+        return (emb @ emb[position]).cpu().numpy()
+
+
+def find_movies(run_or_movies, query: str, limit: int = 10) -> pd.DataFrame:
+    """Movies whose title contains ``query`` (case-insensitive; "Matrix, The" style articles
+    are also matched as "The Matrix"), most rated first when counts are known."""
+    table = run_or_movies.movie_table() if isinstance(run_or_movies, Run) else run_or_movies
+    words = query.strip().lower()
+    if not words:
+        return table.iloc[:0]
+    titles = table["title"].astype(str).str.lower()
+    for article in ("the ", "a ", "an ", "la ", "le ", "les ", "il ", "el ", "das ", "der ",
+                    "die "):
+        if words.startswith(article) and len(words) > len(article):
+            rest = words[len(article):]
+            hit = titles.str.contains(rest, regex=False)
+            break
+    else:
+        hit = titles.str.contains(words, regex=False)
+    found = table[hit]
+    if "n_ratings" in found.columns:
+        found = found.sort_values("n_ratings", ascending=False, kind="stable")
+    return found.head(limit)

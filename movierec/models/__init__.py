@@ -1,0 +1,72 @@
+"""The model registry: one place that names every model, its settings and its training defaults;
+it feeds the CLI, the Train page and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from movierec.config import TrainConfig, from_dict
+from movierec.errors import ConfigError
+from movierec.models.base import Recommender
+from movierec.models.mf import MF, MFConfig
+from movierec.models.seednet import SeedNet, SeedNetConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model.
+
+    Attributes:
+        name: registry name (``seednet``).
+        title: a short human name.
+        model_cls, config_cls: the ``Recommender`` subclass and its frozen config dataclass.
+        train_defaults: the ``TrainConfig`` this model trains well with.
+        summary: one line on what it is; paper: where it comes from.
+    """
+
+    name: str
+    title: str
+    model_cls: type[Recommender]
+    config_cls: type
+    train_defaults: TrainConfig
+    summary: str
+    paper: str
+
+    def build(self, n_users: int, n_items: int, rating_scale: tuple[float, ...],
+              config=None) -> Recommender:
+        """A freshly initialised model (call ``torch.manual_seed`` first for reproducibility)."""
+        return self.model_cls(n_users, n_items, rating_scale, config or self.config_cls())
+
+    def config(self, values: dict | None = None):
+        """This model's config from a dict of (possibly string) values; defaults elsewhere."""
+        return from_dict(self.config_cls, values or {})
+
+
+MODELS: dict[str, ModelSpec] = {
+    "seednet": ModelSpec(
+        "seednet", "Notebook network (embeddings + dense + softmax)", SeedNet, SeedNetConfig,
+        TrainConfig(epochs=10, batch_size=4096, lr=3e-3),
+        "The seed notebook's network: 32-d movie and user embeddings, three dense layers of "
+        "128 with dropout 0.5 and batch norm, a softmax over the star values.",
+        "conx 'Recommending Movies' notebook, after R. Wilson's Keras example"),
+    "mf": ModelSpec(
+        "mf", "Biased matrix factorisation", MF, MFConfig,
+        TrainConfig(epochs=20, batch_size=8192, lr=3e-3),
+        "Global mean + user bias + movie bias + dot product of learned factors, squared error.",
+        "Koren, Bell & Volinsky 2009, IEEE Computer 42(8)"),
+}
+
+DEFAULT_MODEL = "seednet"
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The registered model ``name``; a ConfigError listing the known names otherwise."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODELS)}") \
+            from None
+
+
+__all__ = ["MODELS", "DEFAULT_MODEL", "ModelSpec", "Recommender", "get_model_spec", "MF",
+           "MFConfig", "SeedNet", "SeedNetConfig"]

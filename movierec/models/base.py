@@ -1,0 +1,94 @@
+"""The interface every recommender implements, so that training, evaluation, fold-in and the
+dashboard work with any registered model."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Recommender(nn.Module):
+    """Base class of movierec models.
+
+    A model scores ``(user_idx, item_idx)`` pairs. It splits into a per-user vector
+    (:meth:`user_vectors`) and the rest (:meth:`score_vectors`), which is what lets fold-in fit a
+    vector for a new person with every model parameter frozen.
+
+    Subclasses set ``output`` to ``"classes"`` (logits over the star values, trained with
+    cross-entropy) or ``"rating"`` (one predicted rating, trained with squared error).
+    """
+
+    output = "rating"
+
+    def __init__(self, n_users: int, n_items: int, rating_scale: tuple[float, ...]) -> None:
+        super().__init__()
+        if n_users < 1 or n_items < 1:
+            raise ValueError("a model needs at least one user and one item")
+        self.n_users = int(n_users)
+        self.n_items = int(n_items)
+        self.register_buffer("stars", torch.tensor(rating_scale, dtype=torch.float32),
+                             persistent=False)
+
+    # --- to implement -------------------------------------------------------------------------
+    def user_vectors(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """The learned vector of each user in ``user_idx``: shape ``(*user_idx.shape, D)``."""
+        raise NotImplementedError
+
+    def score_vectors(self, user_vec: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor:
+        """Model output for user vectors ``(N, D)`` and items ``(N,)``: logits ``(N, K)`` for
+        ``classes`` models, ratings ``(N,)`` for ``rating`` models."""
+        raise NotImplementedError
+
+    def item_embeddings(self) -> torch.Tensor:
+        """One vector per ``item_idx`` (``(n_items, d)``): what similarity and maps use."""
+        raise NotImplementedError
+
+    # --- shared -----------------------------------------------------------------------------
+    def on_train_start(self, rating: torch.Tensor) -> None:
+        """Hook called once before the first epoch with the training ratings."""
+
+    def forward(self, user_idx: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor:
+        """Output for every pair; ``user_idx`` and ``item_idx`` broadcast against each other,
+        so one user against all items is ``model(torch.tensor([u]), torch.arange(n))``."""
+        users, items = torch.broadcast_tensors(user_idx, item_idx)
+        shape = users.shape
+        out = self.score_vectors(self.user_vectors(users.reshape(-1)), items.reshape(-1))
+        return out.reshape(*shape, *out.shape[1:])
+
+    def star_index(self, rating: torch.Tensor) -> torch.Tensor:
+        """Position of each rating among the star values (ratings must lie on the scale)."""
+        return torch.bucketize(rating, self.stars.to(rating.device))
+
+    def targets(self, rating: torch.Tensor) -> torch.Tensor:
+        """What the loss compares outputs with: class indices or the ratings themselves."""
+        if self.output == "classes":
+            return self.star_index(rating)
+        return rating
+
+    def loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean loss of outputs against targets (cross-entropy or squared error)."""
+        if self.output == "classes":
+            return nn.functional.cross_entropy(out, target)
+        return nn.functional.mse_loss(out, target)
+
+    def penalty(self, user_idx: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor | float:
+        """Extra regularisation for a batch (0 unless the model defines some)."""
+        return 0.0
+
+    def expected_rating(self, out: torch.Tensor) -> torch.Tensor:
+        """Predicted stars from outputs: probabilities times stars for ``classes`` models, the
+        output clipped to the scale for ``rating`` models."""
+        if self.output == "classes":
+            return out.softmax(-1) @ self.stars
+        return out.clamp(float(self.stars[0]), float(self.stars[-1]))
+
+    def predicted_class(self, out: torch.Tensor) -> torch.Tensor:
+        """Index of the predicted star value: the argmax class, or the nearest star."""
+        if self.output == "classes":
+            return out.argmax(-1)
+        return (out.unsqueeze(-1) - self.stars).abs().argmin(-1)
+
+    @torch.no_grad()
+    def predict(self, user_idx: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor:
+        """Predicted stars for pairs (broadcasting as in :meth:`forward`); no gradients."""
+        return self.expected_rating(self(user_idx, item_idx))

@@ -1,0 +1,343 @@
+"""Saved runs: configs, per-epoch history, metrics, id maps, movies and weights in one folder,
+written atomically and loaded without ever unpickling code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from movierec import __version__, paths
+from movierec.config import DataConfig, TrainConfig, from_dict, to_dict
+from movierec.errors import RunError, UnknownIdError
+from movierec.interactions import IdMap
+from movierec.models import Recommender, get_model_spec
+
+FORMAT_VERSION = 1
+REQUIRED_FILES = ("config.json", "history.json", "arrays.npz", "movies.parquet", "weights.pt")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(eq=False)
+class Run:
+    """One trained model with everything needed to use, evaluate or continue it.
+
+    Attributes:
+        run_id: folder name in the run store.
+        model_name: registry name; model_config, data_config, train_config: its settings.
+        model: the network, in evaluation mode once trained.
+        user_ids, item_ids: id maps of the model's tables.
+        item_counts: training ratings per ``item_idx`` (popularity, and what the model knows).
+        movies: ``movie_id``, ``title``, ``year``, ``genres`` of the movies in ``item_ids``.
+        history: one dict per epoch (see :class:`movierec.training.EpochRecord`).
+        trainer_state: optimizer and random-stream state for continuing, or None.
+        synthetic: True when trained on generated data.
+        created: ISO time of the first save.
+        train_seconds: time spent in training epochs, all sessions together.
+        n_train, n_test: ratings in each side of the split.
+    """
+
+    run_id: str
+    model_name: str
+    model_config: object
+    data_config: DataConfig
+    train_config: TrainConfig
+    model: Recommender
+    user_ids: IdMap
+    item_ids: IdMap
+    item_counts: np.ndarray
+    movies: pd.DataFrame
+    history: list[dict] = field(default_factory=list)
+    trainer_state: dict | None = None
+    synthetic: bool = False
+    created: str = ""
+    train_seconds: float = 0.0
+    n_train: int = 0
+    n_test: int = 0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    @property
+    def rating_scale(self) -> tuple[float, ...]:
+        return tuple(float(s) for s in self.model.stars.tolist())
+
+    def metrics(self) -> dict:
+        """Final validation metrics (those of the last epoch), empty before any epoch."""
+        if not self.history:
+            return {}
+        last = self.history[-1]
+        return {k: last[k] for k in ("val_loss", "val_rmse", "val_mae", "val_accuracy")}
+
+    def movie_table(self) -> pd.DataFrame:
+        """Movies in table order (row ``item_idx``) with their training rating counts."""
+        table = self.movies.set_index("movie_id").reindex(self.item_ids.ids)
+        table["title"] = table["title"].fillna("").astype(object)
+        missing = table["title"] == ""
+        table.loc[missing, "title"] = [f"movie {i}" for i in table.index[missing]]
+        table["n_ratings"] = self.item_counts
+        table.index.name = "movie_id"
+        return table.reset_index()
+
+    def summary(self) -> dict:
+        """The run in one JSON-ready dict (configs, sizes, final metrics)."""
+        return {
+            "run_id": self.run_id, "model": self.model_name, "dataset": self.data_config.dataset,
+            "synthetic": self.synthetic, "fraction": self.data_config.fraction,
+            "test_size": self.data_config.test_size, "seed": self.data_config.seed,
+            "n_train": self.n_train, "n_test": self.n_test, "epochs": self.epochs,
+            "train_seconds": round(self.train_seconds, 3), "created": self.created,
+            "model_config": to_dict(self.model_config),
+            "train_config": to_dict(self.train_config),
+            **self.metrics(),
+        }
+
+
+def new_run_id(model_name: str, dataset: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{model_name}-{dataset}-{stamp}-{uuid.uuid4().hex[:4]}"
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class RunStore:
+    """A folder of runs, one sub-folder each.
+
+    Saving writes a complete new folder beside the old one and swaps them by renames, so an
+    interrupted save leaves the previous state; a swap interrupted between its two renames is
+    repaired the next time the store is opened.
+    """
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = paths.runs_dir(root)
+        self._recover()
+
+    def _recover(self) -> None:
+        if not self.root.is_dir():
+            return
+        for old in self.root.glob(".old-*"):
+            run_id = old.name[len(".old-"):].rsplit("-", 1)[0]
+            target = self.root / run_id
+            try:
+                if target.exists():
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.rename(target)
+            except OSError:
+                pass
+
+    def path(self, run_id: str) -> Path:
+        if not _RUN_ID.match(run_id or ""):
+            raise RunError(f"{run_id!r} is not a valid run id")
+        return self.root / run_id
+
+    # --- writing ------------------------------------------------------------------------------
+    def save(self, run: Run) -> Path:
+        """Write ``run`` atomically; returns its folder."""
+        final = self.path(run.run_id)
+        if not run.created:
+            run.created = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=self.root, prefix=f".staging-{run.run_id}-"))
+        except OSError as exc:
+            raise RunError(f"cannot write runs to {self.root} ({exc.strerror or exc}); choose a "
+                           "writable folder with --runs-dir or MOVIEREC_HOME") from None
+        try:
+            self._write(run, staging)
+            _fsync_dir(staging)
+            old = None
+            if final.exists():
+                old = self.root / f".old-{run.run_id}-{uuid.uuid4().hex[:6]}"
+                final.rename(old)
+            staging.rename(final)
+            staging = None
+            _fsync_dir(self.root)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            return final
+        except OSError as exc:
+            raise RunError(f"cannot save run {run.run_id}: {exc}") from None
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _write(self, run: Run, folder: Path) -> None:
+        config = {
+            "format": FORMAT_VERSION, "movierec": __version__, "run_id": run.run_id,
+            "model": run.model_name, "model_config": to_dict(run.model_config),
+            "data_config": to_dict(run.data_config), "train_config": to_dict(run.train_config),
+            "rating_scale": list(run.rating_scale), "n_users": run.model.n_users,
+            "n_items": run.model.n_items, "synthetic": run.synthetic, "created": run.created,
+            "train_seconds": run.train_seconds, "n_train": run.n_train, "n_test": run.n_test,
+            "metrics": run.metrics(), "epochs": run.epochs,
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=2))
+        (folder / "history.json").write_text(json.dumps(run.history, indent=1))
+        with open(folder / "arrays.npz", "wb") as fh:
+            np.savez(fh, user_ids=run.user_ids.ids, item_ids=run.item_ids.ids,
+                     item_counts=np.asarray(run.item_counts, dtype=np.int64))
+        movies = run.movies[["movie_id", "title", "year", "genres"]]
+        movies.to_parquet(folder / "movies.parquet", index=False)
+        state = {k: v.detach().cpu() for k, v in run.model.state_dict().items()}
+        torch.save(state, folder / "weights.pt")
+        if run.trainer_state is not None:
+            torch.save(_to_cpu(run.trainer_state), folder / "trainer.pt")
+        for name in os.listdir(folder):
+            with open(folder / name, "rb") as fh:
+                os.fsync(fh.fileno())
+
+    def delete(self, run_id: str) -> None:
+        """Remove a run (broken ones too)."""
+        folder = self.path(self.resolve(run_id))
+        trash = self.root / f".trash-{folder.name}-{uuid.uuid4().hex[:6]}"
+        try:
+            folder.rename(trash)
+        except OSError as exc:
+            raise RunError(f"cannot delete run {run_id}: {exc}") from None
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # --- reading ------------------------------------------------------------------------------
+    def ids(self) -> list[str]:
+        """Run ids, oldest first (by creation order of their folders' names and times)."""
+        if not self.root.is_dir():
+            return []
+        folders = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        return [p.name for p in sorted(folders, key=lambda p: (p.stat().st_mtime, p.name))]
+
+    def resolve(self, ref: str) -> str:
+        """A run id from ``ref``: an id, a unique prefix of one, or ``latest``.
+
+        Raises:
+            UnknownIdError: no such run, or the prefix matches several.
+        """
+        ids = self.ids()
+        if ref == "latest":
+            if not ids:
+                raise UnknownIdError(f"there are no runs in {self.root}; train one first")
+            return ids[-1]
+        if ref in ids:
+            return ref
+        matches = [i for i in ids if i.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise UnknownIdError(f"run {ref!r} is ambiguous: {', '.join(matches[:5])}")
+        raise UnknownIdError(f"unknown run {ref!r} in {self.root}; `python -m movierec runs` "
+                             "lists them")
+
+    def read_config(self, run_id: str) -> dict:
+        folder = self.path(run_id)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+        except FileNotFoundError:
+            raise RunError(f"run {run_id} is broken: config.json is missing") from None
+        except (OSError, ValueError) as exc:
+            raise RunError(f"run {run_id} is broken: config.json cannot be read ({exc})") \
+                from None
+        if not isinstance(config, dict) or config.get("format") != FORMAT_VERSION:
+            raise RunError(f"run {run_id} has an unknown format; it was written by another "
+                           "movierec version")
+        return config
+
+    def list(self) -> list[dict]:
+        """One dict per run: its summary, or ``status: broken`` with the problem."""
+        rows = []
+        for run_id in self.ids():
+            try:
+                config = self.read_config(run_id)
+                missing = [f for f in REQUIRED_FILES if not (self.root / run_id / f).is_file()]
+                if missing:
+                    raise RunError(f"run {run_id} is broken: {', '.join(missing)} missing")
+                rows.append({
+                    "run_id": run_id, "status": "ok", "model": config["model"],
+                    "dataset": config["data_config"]["dataset"],
+                    "synthetic": config.get("synthetic", False),
+                    "fraction": config["data_config"]["fraction"], "epochs": config["epochs"],
+                    "created": config["created"], "train_seconds": config["train_seconds"],
+                    **config["metrics"],
+                })
+            except (RunError, KeyError, TypeError) as exc:
+                rows.append({"run_id": run_id, "status": "broken", "problem": str(exc)})
+        return rows
+
+    def load(self, ref: str, with_trainer_state: bool = False) -> Run:
+        """Load a run for use (model in evaluation mode on the CPU).
+
+        Args:
+            ref: run id, unique prefix, or ``latest``.
+            with_trainer_state: also load what continuing needs.
+        Raises:
+            UnknownIdError: no such run. RunError: the run is broken or not a movierec run.
+        """
+        run_id = self.resolve(ref)
+        folder = self.path(run_id)
+        config = self.read_config(run_id)
+        try:
+            spec = get_model_spec(config["model"])
+            model_config = from_dict(spec.config_cls, config["model_config"])
+            data_config = from_dict(DataConfig, config["data_config"])
+            train_config = from_dict(TrainConfig, config["train_config"])
+            model = spec.build(int(config["n_users"]), int(config["n_items"]),
+                               tuple(config["rating_scale"]), model_config)
+            state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+            model.load_state_dict(state, strict=True)
+            model.eval()
+            with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
+                user_ids = IdMap(arrays["user_ids"], "user")
+                item_ids = IdMap(arrays["item_ids"], "movie")
+                item_counts = arrays["item_counts"]
+            movies = pd.read_parquet(folder / "movies.parquet")
+            movies["genres"] = [list(g) for g in movies["genres"]]
+            history = json.loads((folder / "history.json").read_text())
+            trainer_state = None
+            if with_trainer_state and (folder / "trainer.pt").is_file():
+                trainer_state = torch.load(folder / "trainer.pt", map_location="cpu",
+                                           weights_only=True)
+        except RunError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any damage: the run is broken, say which
+            raise RunError(f"run {run_id} is broken: {type(exc).__name__}: {exc}"[:500]) \
+                from None
+        if len(user_ids) != model.n_users or len(item_ids) != model.n_items \
+                or len(item_counts) != model.n_items:
+            raise RunError(f"run {run_id} is broken: its id maps do not match its weights")
+        return Run(run_id=run_id, model_name=config["model"], model_config=model_config,
+                   data_config=data_config, train_config=train_config, model=model,
+                   user_ids=user_ids, item_ids=item_ids, item_counts=item_counts,
+                   movies=movies, history=history, trainer_state=trainer_state,
+                   synthetic=bool(config.get("synthetic")), created=config.get("created", ""),
+                   train_seconds=float(config.get("train_seconds", 0.0)),
+                   n_train=int(config.get("n_train", 0)), n_test=int(config.get("n_test", 0)))
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj

@@ -1,0 +1,99 @@
+"""The notebook's ``chop`` and ``split``, plus a per-user holdout: pure, seeded functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from movierec.errors import ConfigError
+from movierec.interactions import Interactions
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Training and test ratings over the same id maps."""
+
+    train: Interactions
+    test: Interactions
+
+    @property
+    def n_users(self) -> int:
+        return self.train.n_users
+
+    @property
+    def n_items(self) -> int:
+        return self.train.n_items
+
+
+def _check_fraction(value: float, name: str, allow_zero: bool = False) -> float:
+    value = float(value)
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (low_ok and value <= 1) or np.isnan(value):
+        bound = "0 <= " if allow_zero else "0 < "
+        raise ConfigError(f"{name} must satisfy {bound}{name} <= 1, got {value:g}")
+    return value
+
+
+def chop(data: Interactions, fraction: float, seed: int = 0) -> Interactions:
+    """Keep a seeded random ``fraction`` of the ratings (the notebook's ``dataset.chop``).
+
+    The id maps are kept whole, so tables stay the size of the full dataset.
+    Raises:
+        ConfigError: fraction outside (0, 1] or leaving no rating.
+    """
+    fraction = _check_fraction(fraction, "fraction")
+    if fraction == 1.0:
+        return data
+    n_keep = int(round(len(data) * fraction))
+    if n_keep == 0:
+        raise ConfigError(f"fraction {fraction:g} of {len(data)} ratings keeps none; "
+                          "use a larger fraction")
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(data), size=n_keep, replace=False))
+    return data.take(rows)
+
+
+def split(data: Interactions, test_size: float, seed: int = 0) -> Split:
+    """Hold out a seeded random ``test_size`` fraction of the ratings for testing.
+
+    Raises:
+        ConfigError: test_size outside (0, 1) or leaving an empty train or test set.
+    """
+    test_size = _check_fraction(test_size, "test_size")
+    n_test = int(round(len(data) * test_size))
+    if n_test == 0 or n_test == len(data):
+        side = "test" if n_test == 0 else "training"
+        raise ConfigError(f"test_size {test_size:g} of {len(data)} ratings leaves an empty "
+                          f"{side} set")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(data))
+    return Split(train=data.take(np.sort(order[n_test:])), test=data.take(np.sort(order[:n_test])))
+
+
+def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
+                     min_left: int = 1) -> Split:
+    """Hold out ``n_per_user`` random ratings of every user who keeps at least ``min_left``
+    ratings in training (the leave-one-out protocol when ``n_per_user`` is 1).
+
+    Raises:
+        ConfigError: n_per_user below 1, or no user has enough ratings.
+    """
+    if n_per_user < 1:
+        raise ConfigError(f"n_per_user must be at least 1, got {n_per_user}")
+    rng = np.random.default_rng(seed)
+    # Shuffle, then stable-sort by user: within each user the order is random.
+    shuffled = rng.permutation(len(data))
+    order = shuffled[np.argsort(data.user_idx[shuffled], kind="stable")]
+    users = data.user_idx[order]
+    starts = np.searchsorted(users, users, side="left")
+    rank = np.arange(len(order)) - starts
+    counts = np.bincount(data.user_idx, minlength=data.n_users)
+    eligible = counts[users] >= n_per_user + min_left
+    test_mask = eligible & (rank < n_per_user)
+    if not test_mask.any():
+        raise ConfigError(f"no user has {n_per_user + min_left} ratings to hold out "
+                          f"{n_per_user} and keep {min_left}")
+    test_rows = np.sort(order[test_mask])
+    train_rows = np.sort(order[~test_mask])
+    return Split(train=data.take(train_rows), test=data.take(test_rows))

@@ -1,0 +1,207 @@
+"""One training loop for every model: it yields a record per epoch, and the CLI, the dashboard
+and the tests all consume the same generator (stopping early is ``break``)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+
+import torch
+
+from movierec.config import TrainConfig
+from movierec.errors import ConfigError, TrainingDiverged
+from movierec.interactions import Interactions
+from movierec.models.base import Recommender
+from movierec.models.layers import Dropout
+from movierec.split import Split
+
+EVAL_BATCH = 1 << 16
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch did. ``train_*`` are measured on the fly (dropout on); ``val_*`` on the
+    held-out ratings with the model in evaluation mode."""
+
+    epoch: int
+    train_loss: float
+    train_rmse: float
+    train_accuracy: float
+    val_loss: float
+    val_rmse: float
+    val_mae: float
+    val_accuracy: float
+    lr: float
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` is CUDA when present, else the CPU; ``cuda`` without a GPU is a ConfigError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device 'mps' was asked for but is not available")
+    return torch.device(name)
+
+
+@dataclass(frozen=True, eq=False)
+class _Tensors:
+    """One side of a split as tensors that already sit on the device."""
+
+    user_idx: torch.Tensor
+    item_idx: torch.Tensor
+    rating: torch.Tensor
+    target: torch.Tensor
+    star_idx: torch.Tensor
+
+    @classmethod
+    def of(cls, data: Interactions, model: Recommender, device: torch.device) -> _Tensors:
+        rating = torch.as_tensor(data.rating, dtype=torch.float32, device=device)
+        return cls(torch.as_tensor(data.user_idx, device=device),
+                   torch.as_tensor(data.item_idx, device=device),
+                   rating, model.targets(rating), model.star_index(rating))
+
+    def __len__(self) -> int:
+        return len(self.rating)
+
+
+@torch.no_grad()
+def evaluate(model: Recommender, data: Interactions, device: torch.device | None = None,
+             batch_size: int = EVAL_BATCH) -> dict:
+    """Loss, RMSE, MAE and accuracy of ``model`` (in evaluation mode) on ``data``.
+
+    The model's training flag is restored afterwards.
+    """
+    device = device or next(model.parameters()).device
+    tensors = _Tensors.of(data, model, device)
+    return _evaluate_tensors(model, tensors, batch_size)
+
+
+@torch.no_grad()
+def _evaluate_tensors(model: Recommender, t: _Tensors, batch_size: int = EVAL_BATCH) -> dict:
+    was_training = model.training
+    model.eval()
+    try:
+        loss = sq = ab = hits = 0.0
+        for start in range(0, len(t), batch_size):
+            end = start + batch_size
+            out = model.score_vectors(model.user_vectors(t.user_idx[start:end]),
+                                      t.item_idx[start:end])
+            n = len(out)
+            loss += float(model.loss(out, t.target[start:end])) * n
+            err = model.expected_rating(out) - t.rating[start:end]
+            sq += float(err.square().sum())
+            ab += float(err.abs().sum())
+            hits += float((model.predicted_class(out) == t.star_idx[start:end]).sum())
+        n = max(len(t), 1)
+        return {"loss": loss / n, "rmse": math.sqrt(sq / n), "mae": ab / n,
+                "accuracy": hits / n}
+    finally:
+        model.train(was_training)
+
+
+class Trainer:
+    """Trains ``model`` on ``split.train`` with Adam, validating on ``split.test`` each epoch.
+
+    Args:
+        model: a freshly built model, or one being continued.
+        split: train and test ratings over the model's id maps.
+        config: batch size, learning rate, seed, device.
+        state: what :meth:`state_dict` returned at the end of an earlier session; the run then
+            goes on exactly as if it had never stopped (optimizer, shuffling and dropout
+            random streams included).
+    """
+
+    def __init__(self, model: Recommender, split: Split, config: TrainConfig,
+                 state: dict | None = None) -> None:
+        if split.n_users != model.n_users or split.n_items != model.n_items:
+            raise ConfigError("the model's tables do not match the split's id maps")
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.train_data = _Tensors.of(split.train, model, self.device)
+        self.test_data = _Tensors.of(split.test, model, self.device)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        for module in model.modules():
+            if isinstance(module, Dropout):
+                module.generator = self.generator
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                          weight_decay=config.weight_decay)
+        self.epoch = 0
+        if state is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.generator.set_state(state["generator"])
+            self.epoch = int(state["epoch"])
+        else:
+            model.on_train_start(self.train_data.rating)
+
+    def state_dict(self) -> dict:
+        """Optimizer and random-stream state: with the weights, all a continuation needs."""
+        return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
+                "epoch": self.epoch}
+
+    def epochs(self, n: int, on_batch: Callable[[int, int], None] | None = None) \
+            -> Iterator[EpochRecord]:
+        """Train ``n`` more epochs, yielding an :class:`EpochRecord` after each.
+
+        Args:
+            on_batch: called with (batches done, batches per epoch) for progress displays.
+        Raises:
+            TrainingDiverged: the loss became NaN or infinite; the model is then unusable.
+        """
+        if n < 1:
+            raise ConfigError(f"epochs must be at least 1, got {n}")
+        model, opt, data = self.model, self.optimizer, self.train_data
+        bs = self.config.batch_size
+        n_batches = math.ceil(len(data) / bs)
+        for _ in range(n):
+            self.epoch += 1
+            lr = self.config.lr * self.config.lr_decay ** (self.epoch - 1)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            start = time.perf_counter()
+            model.train()
+            order = torch.randperm(len(data), generator=self.generator).to(self.device)
+            loss_sum = torch.zeros((), device=self.device)
+            sq_sum = torch.zeros((), device=self.device)
+            hit_sum = torch.zeros((), device=self.device)
+            for b in range(n_batches):
+                idx = order[b * bs:(b + 1) * bs]
+                users, items = data.user_idx[idx], data.item_idx[idx]
+                out = model.score_vectors(model.user_vectors(users), items)
+                loss = model.loss(out, data.target[idx])
+                opt.zero_grad(set_to_none=True)
+                (loss + model.penalty(users, items)).backward()
+                opt.step()
+                with torch.no_grad():
+                    loss_sum += loss.detach() * len(idx)
+                    sq_sum += (model.expected_rating(out) - data.rating[idx]).square().sum()
+                    hit_sum += (model.predicted_class(out) == data.star_idx[idx]).sum()
+                if (b % 32 == 31 or b == n_batches - 1) and not torch.isfinite(loss_sum):
+                    raise TrainingDiverged(
+                        f"the training loss became {float(loss):g} in epoch {self.epoch} "
+                        f"(batch {b + 1} of {n_batches}); lower the learning rate (now "
+                        f"{lr:g}) or the batch size and train again")
+                if on_batch is not None:
+                    on_batch(b + 1, n_batches)
+            val = _evaluate_tensors(model, self.test_data)
+            if not math.isfinite(val["loss"]):
+                raise TrainingDiverged(f"the validation loss became {val['loss']:g} in epoch "
+                                       f"{self.epoch}; lower the learning rate (now {lr:g})")
+            n_train = len(data)
+            yield EpochRecord(
+                epoch=self.epoch,
+                train_loss=float(loss_sum) / n_train,
+                train_rmse=math.sqrt(float(sq_sum) / n_train),
+                train_accuracy=float(hit_sum) / n_train,
+                val_loss=val["loss"], val_rmse=val["rmse"], val_mae=val["mae"],
+                val_accuracy=val["accuracy"], lr=lr,
+                seconds=time.perf_counter() - start,
+            )
