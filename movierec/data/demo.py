@@ -95,7 +95,7 @@ def generate_demo(seed: int = 0, n_users: int = 1000, n_movies: int = 800,
         f"{_ADJECTIVES[i % len(_ADJECTIVES)]} {_NOUNS[(i // len(_ADJECTIVES)) % len(_NOUNS)]}"
         f"{'' if i < 400 else ' ' + _roman(i // 400 + 1)} [synthetic] ({years[i]})"
         for i in range(n_movies)
-    ], dtype=object)
+    ], dtype="str")
     movie_table = pd.DataFrame({
         "movie_id": np.arange(1, n_movies + 1, dtype=np.int32),
         "title": titles,
@@ -104,8 +104,9 @@ def generate_demo(seed: int = 0, n_users: int = 1000, n_movies: int = 800,
     })
     user_table = pd.DataFrame({
         "user_id": np.arange(1, n_users + 1, dtype=np.int32),
-        "likes": ["|".join(DEMO_GENRES[g] for g in gs) for gs in likes],
-        "dislikes": ["|".join(DEMO_GENRES[g] for g in gs) for gs in dislikes],
+        "likes": pd.Series(["|".join(DEMO_GENRES[g] for g in gs) for gs in likes], dtype="str"),
+        "dislikes": pd.Series(["|".join(DEMO_GENRES[g] for g in gs) for gs in dislikes],
+                              dtype="str"),
     })
     return Dataset("demo", ratings, movie_table, user_table, WHOLE_STARS, synthetic=True,
                    source=f"generated offline (seed {seed}); synthetic, not real people")

@@ -65,10 +65,7 @@ def read_ratings(data: bytes, fname: str, sep: str, header: bool,
         frame = None
     if frame is None or frame.isna().any().any():
         _raise_first_bad_value(data, fname, sep, header)
-    if frame.shape[1] != 4:
-        shown = "'::'" if sep == "\t" else repr(sep)
-        raise DataError(f"{fname}: expected 4 fields per line (user, movie, rating, timestamp) "
-                        f"separated by {shown}, found {frame.shape[1]}")
+    _check_width(frame, fname, sep)
     frame.columns = list(RATING_COLUMNS)
     _check_ratings(frame, fname, first_line, scale)
     return pd.DataFrame({
@@ -77,6 +74,13 @@ def read_ratings(data: bytes, fname: str, sep: str, header: bool,
         "rating": frame["rating"].to_numpy(np.float32),
         "timestamp": frame["timestamp"].to_numpy(np.int64),
     })
+
+
+def _check_width(frame: pd.DataFrame, fname: str, sep: str) -> None:
+    if frame.shape[1] != 4:
+        shown = "'::'" if sep == "\t" else repr(sep)
+        raise DataError(f"{fname}: expected 4 fields per line (user, movie, rating, timestamp) "
+                        f"separated by {shown}, found {frame.shape[1]}")
 
 
 def _parser_message(exc: Exception, offset: int) -> str:
@@ -94,6 +98,7 @@ def _parser_message(exc: Exception, offset: int) -> str:
 def _raise_first_bad_value(data: bytes, fname: str, sep: str, header: bool) -> None:
     frame = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=int(header), dtype=str,
                         keep_default_na=False, engine="c")
+    _check_width(frame, fname, sep)
     names = list(RATING_COLUMNS)
     for col in range(min(frame.shape[1], 4)):
         values = frame.iloc[:, col]
@@ -104,9 +109,11 @@ def _raise_first_bad_value(data: bytes, fname: str, sep: str, header: bool) -> N
         if len(bad):
             row = int(bad[0])
             line = _line_of_row(data, row, header)
+            value = values.iloc[row]
+            if value == "":
+                raise DataError(f"{fname} line {line}: the {names[col]} field is missing")
             what = "a number" if col == 2 else "a whole number"
-            raise DataError(f"{fname} line {line}: {names[col]} is {values.iloc[row]!r}, "
-                            f"not {what}")
+            raise DataError(f"{fname} line {line}: {names[col]} is {value!r}, not {what}")
     raise DataError(f"{fname}: could not read the ratings (a line has fewer than 4 fields?)")
 
 
@@ -171,7 +178,7 @@ def _split_lines(text: str, fname: str, sep: str, n_fields: int, what: str,
 
 
 def _movies_frame(ids, titles, genres: pd.Series) -> pd.DataFrame:
-    titles = pd.Series(titles, dtype=object).str.strip()
+    titles = pd.Series(titles, dtype=object).str.strip().astype("str")
     movies = pd.DataFrame({
         "movie_id": np.asarray(ids, dtype=np.int32),
         "title": titles,
@@ -205,11 +212,11 @@ def parse_dat(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame 
                                else r[3])
         users = pd.DataFrame({
             "user_id": np.asarray([r[0] for r in rows], dtype=np.int32),
-            "gender": [r[1] for r in rows],
+            "gender": pd.Series([r[1] for r in rows], dtype="str"),
             "age": pd.to_numeric(pd.Series([r[2] for r in rows]), errors="coerce"
                                  ).astype("Int16"),
-            "occupation": occupations,
-            "zip": [r[4] for r in rows],
+            "occupation": pd.Series(occupations, dtype="str"),
+            "zip": pd.Series([r[4] for r in rows], dtype="str"),
         })
     return ratings, movies, users
 
@@ -237,11 +244,11 @@ def parse_100k(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
         rows = _split_lines(decode(source.read(rel.users_file)), rel.users_file, "|", 5, "user")
         users = pd.DataFrame({
             "user_id": np.asarray([r[0] for r in rows], dtype=np.int32),
-            "gender": [r[2] for r in rows],
+            "gender": pd.Series([r[2] for r in rows], dtype="str"),
             "age": pd.to_numeric(pd.Series([r[1] for r in rows]), errors="coerce"
                                  ).astype("Int16"),
-            "occupation": [r[3] for r in rows],
-            "zip": [r[4] for r in rows],
+            "occupation": pd.Series([r[3] for r in rows], dtype="str"),
+            "zip": pd.Series([r[4] for r in rows], dtype="str"),
         })
     return ratings, movies, users
 

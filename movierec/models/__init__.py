@@ -51,7 +51,7 @@ MODELS: dict[str, ModelSpec] = {
         "conx 'Recommending Movies' notebook, after R. Wilson's Keras example"),
     "mf": ModelSpec(
         "mf", "Biased matrix factorisation", MF, MFConfig,
-        TrainConfig(epochs=20, batch_size=8192, lr=3e-3),
+        TrainConfig(epochs=12, batch_size=8192, lr=3e-3),
         "Global mean + user bias + movie bias + dot product of learned factors, squared error.",
         "Koren, Bell & Volinsky 2009, IEEE Computer 42(8)"),
 }

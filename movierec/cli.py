@@ -1,0 +1,499 @@
+"""``python -m movierec``: list, download, train, evaluate, recommend, find similar movies and
+manage runs from the command line (DESIGN.md's CLI contract)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from movierec import __version__, paths
+from movierec.config import DataConfig, TrainConfig, from_dict, to_dict
+from movierec.errors import ConfigError, MovieRecError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one ``error: ...`` line and exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _locations() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS,
+                        help="folder of MovieLens releases (default: $MOVIEREC_DATA_DIR, else a "
+                             "per-user cache dir)")
+    common.add_argument("--cache-dir", default=argparse.SUPPRESS,
+                        help="writable folder for parsed-data caches (default: "
+                             "$MOVIEREC_CACHE_DIR, else a per-user cache dir)")
+    common.add_argument("--runs-dir", default=argparse.SUPPRESS,
+                        help="folder of saved runs (default: $MOVIEREC_HOME/runs, else a "
+                             "per-user data dir)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print exactly one JSON document on stdout, last")
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bars or per-epoch lines on stderr")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from movierec.data.catalog import DEFAULT_DATASET, RELEASES
+    from movierec.models import DEFAULT_MODEL, MODELS
+    from movierec.presets import PRESETS
+
+    common = _locations()
+    parser = _Parser(prog="python -m movierec", parents=[common],
+                     description="Learn movie recommenders from MovieLens ratings.")
+    parser.add_argument("--version", action="version", version=f"movierec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("datasets", parents=[common], help="list known datasets and which are here")
+
+    p = sub.add_parser("download", parents=[common], help="download a MovieLens release")
+    p.add_argument("name", choices=[n for n, r in RELEASES.items() if not r.synthetic],
+                   metavar="NAME", help="release to fetch: " + ", ".join(
+                       n for n, r in RELEASES.items() if not r.synthetic))
+    p.add_argument("--force", action="store_true", help="download again even if present")
+    p.add_argument("--mirror", help="base URL to fetch from instead of GroupLens "
+                                    "(default: $MOVIEREC_MIRROR)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds to wait for the server (default 30)")
+
+    p = sub.add_parser("train", parents=[common], help="train a model and save it as a run")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="start from a recipe (notebook: the seed notebook's replay); other "
+                        "options override it")
+    p.add_argument("--dataset", choices=list(RELEASES), metavar="NAME",
+                   help=f"dataset (default {DEFAULT_DATASET}; 'demo' is synthetic and offline)")
+    p.add_argument("--model", choices=list(MODELS), help=f"model (default {DEFAULT_MODEL})")
+    p.add_argument("--fraction", type=float, help="share of the ratings kept (default 1.0)")
+    p.add_argument("--test-size", type=float, help="share held out for validation "
+                                                   "(default 0.1)")
+    p.add_argument("--seed", type=int, help="seed of the split, the weights and the shuffling "
+                                            "(default 0)")
+    p.add_argument("--epochs", type=int, help="epochs to train (default: the model's)")
+    p.add_argument("--batch-size", type=int, help="ratings per step (default: the model's)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's)")
+    p.add_argument("--lr-decay", type=float, help="learning rate factor per epoch")
+    p.add_argument("--weight-decay", type=float, help="Adam L2 weight decay")
+    p.add_argument("--device", help="auto (default), cpu or cuda")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model hyperparameter, e.g. --set dropout=0.3 --set hidden=256,128 "
+                        "(see `models`)")
+    p.add_argument("--resume", metavar="RUN", help="continue this run for --epochs more "
+                                                   "epochs (default: its own count)")
+    p.add_argument("--no-save", action="store_true", help="do not save the run")
+
+    p = sub.add_parser("evaluate", parents=[common], help="score a run on its held-out ratings")
+    p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
+
+    p = sub.add_parser("recommend", parents=[common], help="suggest movies for a new person")
+    p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
+    p.add_argument("--rate", action="extend", nargs="+", default=[], metavar="MOVIE_ID=STARS",
+                   help="a rating of the new person, e.g. --rate 2571=5 1=4")
+    p.add_argument("--ratings-file", help="CSV with columns movie_id,rating")
+    p.add_argument("--top", type=int, default=10, help="how many suggestions (default 10)")
+    p.add_argument("--min-ratings", type=int, default=10,
+                   help="skip movies with fewer training ratings (default 10)")
+    p.add_argument("--genre", action="append", default=[], help="only movies of this genre "
+                                                                "(repeatable)")
+
+    p = sub.add_parser("similar", parents=[common], help="movies closest in embedding space")
+    p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--movie", type=int, help="MovieLens movie id")
+    g.add_argument("--title", help="part of a title; the most rated match is used")
+    p.add_argument("--top", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--min-ratings", type=int, default=0,
+                   help="skip movies with fewer training ratings (default 0)")
+
+    p = sub.add_parser("runs", parents=[common], help="list, show or delete saved runs")
+    p.add_argument("action", nargs="?", default="list", choices=["list", "show", "delete"])
+    p.add_argument("run", nargs="?", help="run id, unique prefix, or 'latest'")
+
+    sub.add_parser("models", parents=[common], help="list models and their hyperparameters")
+    return parser
+
+
+# --- output helpers ---------------------------------------------------------------------------
+def _emit(args, document, human: str) -> None:
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(_jsonable(document), indent=2) + "\n")
+    else:
+        sys.stdout.write(human.rstrip("\n") + "\n")
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "tolist"):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    try:
+        import pandas as pd
+        if pd.isna(obj):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(obj)
+
+
+def _say(args, text: str) -> None:
+    if not getattr(args, "quiet", False):
+        sys.stderr.write(text + "\n")
+
+
+def _progress_bar(args, **kwargs):
+    from tqdm import tqdm
+    return tqdm(disable=getattr(args, "quiet", False) or None, file=sys.stderr,
+                dynamic_ncols=True, **kwargs)
+
+
+def _download_progress(args, name: str):
+    state = {}
+
+    def update(done: int, total: int | None) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = _progress_bar(args, total=total, unit="B", unit_scale=True,
+                                               unit_divisor=1024, desc=f"download {name}")
+        bar.update(done - bar.n)
+        if total is not None and done >= total:
+            bar.close()
+    return update, state
+
+
+def _table(frame, columns: Sequence[str]) -> str:
+    if len(frame) == 0:
+        return "(none)"
+    shown = frame[list(columns)].copy()
+    if "genres" in shown:
+        shown["genres"] = shown["genres"].map(lambda g: "|".join(g))
+    return shown.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+
+# --- commands ---------------------------------------------------------------------------------
+def cmd_datasets(args) -> int:
+    from movierec.data import dataset_status
+    rows = dataset_status(getattr(args, "data_dir", None))
+    lines = [f"data dir: {paths.data_dir(getattr(args, 'data_dir', None))}"]
+    for r in rows:
+        mark = "present" if r["present"] else ("PROBLEM" if r["problem"] else "absent")
+        lines.append(f"  {r['name']:<16} {mark:<8} {r['ratings']:>11,} ratings  "
+                     f"{r['title']}" + (f"  [{r['problem']}]" if r["problem"] else ""))
+    _emit(args, {"data_dir": str(paths.data_dir(getattr(args, "data_dir", None))),
+                 "datasets": rows}, "\n".join(lines))
+    return 0
+
+
+def cmd_download(args) -> int:
+    from movierec.data import download, get_release
+    from movierec.data.sources import locate
+    release = get_release(args.name)
+    ddir = paths.data_dir(getattr(args, "data_dir", None))
+    source = None if args.force else locate(release, ddir)
+    if source is None:
+        update, state = _download_progress(args, release.name)
+        try:
+            download(release, ddir, mirror=args.mirror, timeout=args.timeout, progress=update)
+        finally:
+            if state.get("bar") is not None:
+                state["bar"].close()
+        source = locate(release, ddir)
+        status = "downloaded"
+    else:
+        status = "already present"
+    where = source.describe() if source else str(ddir / release.name)
+    _emit(args, {"dataset": release.name, "status": status, "location": where},
+          f"{release.name}: {status} at {where}")
+    return 0
+
+
+def _load(args, name: str):
+    from movierec.data import load_dataset
+    update, state = _download_progress(args, name)
+    try:
+        return load_dataset(name, data_dir=getattr(args, "data_dir", None),
+                            cache_dir=getattr(args, "cache_dir", None), progress=update)
+    finally:
+        if state.get("bar") is not None:
+            state["bar"].close()
+
+
+def _parse_sets(items: list[str]) -> dict:
+    values = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+        values[key.strip().replace("-", "_")] = value.strip()
+    return values
+
+
+def _train_loop(args, training, n_epochs: int) -> bool:
+    """Run ``n_epochs`` with progress; False when interrupted with Ctrl-C."""
+    bar = _progress_bar(args, total=None, unit="batch", leave=False)
+    last_epoch = training.run.epochs
+
+    def on_batch(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+            bar.set_description(f"epoch {last_epoch + 1}")
+        bar.n = done
+        bar.refresh() if done == total else bar.update(0)
+
+    try:
+        for rec in training.epochs(n_epochs, on_batch=on_batch):
+            last_epoch = rec.epoch
+            bar.clear()
+            _say(args, f"epoch {rec.epoch:>3}  train loss {rec.train_loss:.4f}  "
+                       f"acc {rec.train_accuracy:.4f} | val loss {rec.val_loss:.4f}  "
+                       f"acc {rec.val_accuracy:.4f}  rmse {rec.val_rmse:.4f}  "
+                       f"mae {rec.val_mae:.4f}  ({rec.seconds:.1f} s)")
+    except KeyboardInterrupt:
+        bar.close()
+        _say(args, f"interrupted after epoch {last_epoch}")
+        return False
+    bar.close()
+    return True
+
+
+def cmd_train(args) -> int:
+    from movierec.experiment import continue_training, start_training
+    from movierec.models import DEFAULT_MODEL, get_model_spec
+    from movierec.presets import PRESETS
+    from movierec.runs import RunStore
+
+    store = RunStore(getattr(args, "runs_dir", None))
+    if args.resume:
+        blocked = [f for f in ("preset", "dataset", "model", "fraction", "test_size", "seed",
+                               "batch_size", "lr", "lr_decay", "weight_decay", "device")
+                   if getattr(args, f) is not None] + (["set"] if args.set else [])
+        if blocked:
+            raise ConfigError("--resume continues a run with its own settings; drop "
+                              + ", ".join("--" + b.replace("_", "-") for b in blocked))
+        run = store.load(args.resume, with_trainer_state=True)
+        dataset = _load(args, run.data_config.dataset)
+        training = continue_training(run, dataset)
+        plans = [args.epochs if args.epochs is not None else run.train_config.epochs]
+    else:
+        preset = PRESETS[args.preset] if args.preset else None
+        data_values = to_dict(preset.data) if preset else {}
+        for field, value in (("dataset", args.dataset), ("fraction", args.fraction),
+                             ("test_size", args.test_size), ("seed", args.seed)):
+            if value is not None:
+                data_values[field] = value
+        data_config = from_dict(DataConfig, data_values)
+        model_name = args.model or (preset.model if preset else DEFAULT_MODEL)
+        spec = get_model_spec(model_name)
+        model_config = spec.config(_parse_sets(args.set))
+        train_values = to_dict(preset.train if preset and model_name == preset.model
+                               else spec.train_defaults)
+        for field in ("epochs", "batch_size", "lr", "lr_decay", "weight_decay", "seed",
+                      "device"):
+            value = getattr(args, field)
+            if value is not None:
+                train_values[field] = value
+        train_config = from_dict(TrainConfig, train_values)
+        dataset = _load(args, data_config.dataset)
+        training = start_training(dataset, data_config, model_name, model_config, train_config)
+        plans = [train_config.epochs]
+        if preset and preset.extra_epochs and args.epochs is None:
+            plans.append(preset.extra_epochs)
+        _say(args, f"training {model_name} on {dataset.display_name}: "
+                   f"{training.run.n_train:,} train / {training.run.n_test:,} test ratings, "
+                   f"{training.run.model.n_users:,} users x {training.run.model.n_items:,} "
+                   f"movies")
+    completed = True
+    for n in plans:
+        completed = _train_loop(args, training, n)
+        if not completed:
+            break
+    run = training.run
+    if run.epochs == 0:
+        raise ConfigError("training stopped before the first epoch finished; nothing to save")
+    run_dir = None
+    if not args.no_save:
+        run_dir = store.save(run)
+    summary = run.summary()
+    summary["run_dir"] = str(run_dir) if run_dir else None
+    summary["history"] = run.history
+    summary["completed"] = completed
+    m = run.metrics()
+    _emit(args, summary,
+          f"run {run.run_id}: {run.epochs} epochs in {run.train_seconds:.1f} s; validation "
+          f"RMSE {m['val_rmse']:.4f}, MAE {m['val_mae']:.4f}, accuracy {m['val_accuracy']:.4f}"
+          + (f"\nsaved to {run_dir}" if run_dir else "\n(not saved)"))
+    return 0 if completed else 130
+
+
+def cmd_evaluate(args) -> int:
+    from movierec.baselines import baseline_metrics
+    from movierec.experiment import make_split
+    from movierec.runs import RunStore
+    from movierec.training import evaluate
+
+    run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
+    dataset = _load(args, run.data_config.dataset)
+    data = make_split(dataset, run.data_config)
+    metrics = evaluate(run.model, data.test)
+    baselines = baseline_metrics(data.train, data.test)
+    doc = {"run_id": run.run_id, "model": run.model_name, "dataset": run.data_config.dataset,
+           "n_test": len(data.test), "val_loss": metrics["loss"], "val_rmse": metrics["rmse"],
+           "val_mae": metrics["mae"], "val_accuracy": metrics["accuracy"], **baselines}
+    _emit(args, doc,
+          f"run {run.run_id} on {len(data.test):,} held-out ratings of {run.data_config.dataset}"
+          f"\n  RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  accuracy "
+          f"{metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}"
+          f"\n  baselines: global mean RMSE {baselines['mean_rmse']:.4f}; user+movie bias RMSE "
+          f"{baselines['bias_rmse']:.4f}")
+    return 0
+
+
+def _read_ratings_file(path: str) -> dict[int, float]:
+    rated: dict[int, float] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or not {"movie_id", "rating"} <= set(reader.fieldnames):
+                raise ConfigError(f"{path}: expected a CSV header with movie_id and rating")
+            for number, row in enumerate(reader, start=2):
+                try:
+                    rated[int(row["movie_id"])] = float(row["rating"])
+                except (TypeError, ValueError):
+                    raise ConfigError(f"{path} line {number}: movie_id must be a whole number "
+                                      "and rating a number") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a UTF-8 text file") from None
+    return rated
+
+
+def cmd_recommend(args) -> int:
+    from movierec.inference import recommend
+    from movierec.runs import RunStore
+
+    rated: dict[int, float] = {}
+    if args.ratings_file:
+        rated.update(_read_ratings_file(args.ratings_file))
+    for item in args.rate:
+        movie, sep, stars = item.partition("=")
+        try:
+            rated[int(movie)] = float(stars)
+        except ValueError:
+            raise ConfigError(f"--rate expects MOVIE_ID=STARS, got {item!r}") from None
+        if not sep:
+            raise ConfigError(f"--rate expects MOVIE_ID=STARS, got {item!r}")
+    if not rated:
+        raise ConfigError("give at least one rating with --rate MOVIE_ID=STARS or "
+                          "--ratings-file")
+    run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
+    result = recommend(run, rated, top=args.top, min_ratings=args.min_ratings,
+                       genres=args.genre or None)
+    rows = result.to_dict(orient="records")
+    _emit(args, rows, _table(result, ["movie_id", "title", "genres", "predicted_rating"]))
+    return 0
+
+
+def cmd_similar(args) -> int:
+    from movierec.inference import find_movies, similar
+    from movierec.runs import RunStore
+
+    run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
+    movie_id = args.movie
+    if movie_id is None:
+        found = find_movies(run, args.title, limit=1)
+        if found.empty:
+            raise ConfigError(f"no movie title in run {run.run_id} contains {args.title!r}")
+        movie_id = int(found["movie_id"].iloc[0])
+        _say(args, f"using {found['title'].iloc[0]} (movie {movie_id})")
+    result = similar(run, movie_id, top=args.top, min_ratings=args.min_ratings)
+    rows = result.to_dict(orient="records")
+    _emit(args, rows, _table(result, ["movie_id", "title", "genres", "similarity"]))
+    return 0
+
+
+def cmd_runs(args) -> int:
+    from movierec.runs import RunStore
+
+    store = RunStore(getattr(args, "runs_dir", None))
+    if args.action == "list":
+        rows = store.list()
+        lines = [f"runs in {store.root}:"] if rows else [f"no runs in {store.root}"]
+        for r in rows:
+            if r["status"] == "ok":
+                lines.append(f"  {r['run_id']:<44} {r['epochs']:>3} epochs  val RMSE "
+                             f"{r.get('val_rmse', float('nan')):.4f}  acc "
+                             f"{r.get('val_accuracy', float('nan')):.4f}")
+            else:
+                lines.append(f"  {r['run_id']:<44} BROKEN: {r['problem']}")
+        _emit(args, rows, "\n".join(lines))
+        return 0
+    if not args.run:
+        raise ConfigError(f"`runs {args.action}` needs a run id")
+    if args.action == "show":
+        run = store.load(args.run)
+        doc = {**run.summary(), "run_dir": str(store.path(run.run_id)), "history": run.history}
+        lines = [f"{k}: {v}" for k, v in run.summary().items()]
+        _emit(args, doc, "\n".join(lines))
+        return 0
+    run_id = store.resolve(args.run)
+    store.delete(run_id)
+    _emit(args, {"deleted": run_id}, f"deleted {run_id}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    import dataclasses
+
+    from movierec.models import MODELS
+    doc, lines = [], []
+    for spec in MODELS.values():
+        params = {f.name: f.default for f in dataclasses.fields(spec.config_cls)}
+        doc.append({"name": spec.name, "title": spec.title, "summary": spec.summary,
+                    "paper": spec.paper, "hyperparameters": params,
+                    "train_defaults": to_dict(spec.train_defaults)})
+        lines.append(f"{spec.name}: {spec.title}\n  {spec.summary}\n  hyperparameters: "
+                     + ", ".join(f"{k}={v}" for k, v in params.items()))
+    _emit(args, doc, "\n".join(lines))
+    return 0
+
+
+COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "train": cmd_train,
+            "evaluate": cmd_evaluate, "recommend": cmd_recommend, "similar": cmd_similar,
+            "runs": cmd_runs, "models": cmd_models}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for a user error, with one ``error:`` line)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except MovieRecError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except OSError as exc:
+        target = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"error: {exc.strerror or exc}{target}\n")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

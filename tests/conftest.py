@@ -1,0 +1,66 @@
+"""Shared fixtures: isolated data/cache/runs folders, the demo dataset, tiny trained runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from movierec.config import DataConfig, TrainConfig
+from movierec.data import generate_demo
+from movierec.experiment import start_training
+
+SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA",
+                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+requires_shared_data = pytest.mark.skipif(
+    not (SHARED_DATA / "ml-100k" / "u.data").is_file(),
+    reason=f"real MovieLens copies not found in {SHARED_DATA}")
+
+
+@pytest.fixture(autouse=True)
+def isolated_locations(tmp_path_factory, monkeypatch):
+    """Every test gets its own data, cache and runs folders; nothing touches the user's."""
+    root = tmp_path_factory.mktemp("locations")
+    monkeypatch.setenv("MOVIEREC_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("MOVIEREC_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("MOVIEREC_HOME", str(root / "home"))
+    monkeypatch.delenv("MOVIEREC_MIRROR", raising=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def _demo_pristine():
+    return generate_demo()
+
+
+@pytest.fixture
+def demo(_demo_pristine):
+    """The demo dataset, shared across tests; fails the test that mutated it."""
+    before = (_demo_pristine.ratings.copy(), _demo_pristine.movies.copy())
+    yield _demo_pristine
+    pd.testing.assert_frame_equal(before[0], _demo_pristine.ratings)
+    pd.testing.assert_frame_equal(before[1], _demo_pristine.movies)
+
+
+def train_demo(demo_dataset, model: str, epochs: int, **train):
+    """A finished :class:`Training` of ``model`` on the demo data."""
+    defaults = {"batch_size": 1024, "lr": 3e-3, "seed": 0}
+    training = start_training(demo_dataset, DataConfig("demo", 1.0, 0.1, 0), model,
+                              train_config=TrainConfig(epochs=epochs, **{**defaults, **train}))
+    for _ in training.epochs():
+        pass
+    return training
+
+
+@pytest.fixture(scope="session")
+def mf_demo_run(_demo_pristine):
+    """An MF run trained on the demo data (shared: never mutate it)."""
+    return train_demo(_demo_pristine, "mf", 8).run
+
+
+@pytest.fixture(scope="session")
+def seednet_demo_run(_demo_pristine):
+    """A seednet run trained on the demo data (shared: never mutate it)."""
+    return train_demo(_demo_pristine, "seednet", 4).run
