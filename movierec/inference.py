@@ -16,7 +16,7 @@ from movierec.runs import Run
 RATING_NOISE_VAR = 0.8  # squared-error likelihood variance used by fold-in for rating models
 
 
-def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 1.0,
+def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
             max_iter: int = 60) -> torch.Tensor:
     """Fit a user vector for a new person from their ratings, every model parameter frozen.
 

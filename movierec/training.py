@@ -188,11 +188,12 @@ class Trainer:
                     hit_sum += (model.predicted_class(out) == data.star_idx[idx]).sum()
                 if (b % 32 == 31 or b == n_batches - 1) and not torch.isfinite(loss_sum):
                     raise TrainingDiverged(
-                        f"the training loss became {float(loss):g} in epoch {self.epoch} "
+                        f"the training loss became {float(loss.detach()):g} in epoch {self.epoch} "
                         f"(batch {b + 1} of {n_batches}); lower the learning rate (now "
                         f"{lr:g}) or the batch size and train again")
                 if on_batch is not None:
                     on_batch(b + 1, n_batches)
+            model.eval()
             val = _evaluate_tensors(model, self.test_data)
             if not math.isfinite(val["loss"]):
                 raise TrainingDiverged(f"the validation loss became {val['loss']:g} in epoch "

@@ -11,6 +11,7 @@ import pytest
 from movierec.config import DataConfig, TrainConfig
 from movierec.data import generate_demo
 from movierec.experiment import start_training
+from movierec.models import get_model_spec
 
 SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -44,11 +45,13 @@ def demo(_demo_pristine):
     pd.testing.assert_frame_equal(before[1], _demo_pristine.movies)
 
 
-def train_demo(demo_dataset, model: str, epochs: int, **train):
-    """A finished :class:`Training` of ``model`` on the demo data."""
+def train_demo(demo_dataset, model: str, epochs: int, settings: dict | None = None, **train):
+    """A finished :class:`Training` of ``model`` (with hyperparameters ``settings``) on the
+    demo data."""
     defaults = {"batch_size": 1024, "lr": 3e-3, "seed": 0}
     training = start_training(demo_dataset, DataConfig("demo", 1.0, 0.1, 0), model,
-                              train_config=TrainConfig(epochs=epochs, **{**defaults, **train}))
+                              get_model_spec(model).config(settings),
+                              TrainConfig(epochs=epochs, **{**defaults, **train}))
     for _ in training.epochs():
         pass
     return training
@@ -62,5 +65,7 @@ def mf_demo_run(_demo_pristine):
 
 @pytest.fixture(scope="session")
 def seednet_demo_run(_demo_pristine):
-    """A seednet run trained on the demo data (shared: never mutate it)."""
-    return train_demo(_demo_pristine, "seednet", 4).run
+    """A seednet run on the demo data, with light dropout so that it learns people's tastes
+    in a few epochs (shared: never mutate it)."""
+    return train_demo(_demo_pristine, "seednet", 6, {"dropout": 0.1, "embedding_dropout": 0.1},
+                      batch_size=512).run

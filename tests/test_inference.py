@@ -1,0 +1,93 @@
+"""Fold-in, recommendations and similar movies: right answers, and the model left untouched."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from movierec.errors import ConfigError, UnknownIdError
+from movierec.inference import find_movies, fold_in, recommend, similar
+
+GENRES = ["Horror", "Romance", "Documentary", "Sci-Fi"]
+
+
+def state_copy(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def planted_person(run, genre: str) -> dict[int, float]:
+    """Five stars for six popular movies of only ``genre``, two stars for six of others."""
+    table = run.movie_table()
+    popular = table[table["n_ratings"] >= 50].sort_values("n_ratings", ascending=False)
+    only = popular[popular["genres"].map(lambda g: g == [genre])].head(6)
+    other = popular[popular["genres"].map(lambda g: genre not in g)].head(6)
+    return {**{int(m): 5.0 for m in only["movie_id"]}, **{int(m): 2.0 for m in other["movie_id"]}}
+
+
+@pytest.mark.parametrize("fixture", ["mf_demo_run", "seednet_demo_run"])
+def test_fold_in_never_changes_the_model(request, fixture):
+    run = request.getfixturevalue(fixture)
+    before = state_copy(run.model)
+    grads = [p.grad for p in run.model.parameters()]
+    result = recommend(run, planted_person(run, "Horror"), top=5)
+    vec = fold_in(run.model, [0, 1, 2], [5.0, 1.0, 3.0])
+    assert len(result) == 5 and vec.ndim == 1
+    after = run.model.state_dict()
+    for key, value in before.items():
+        assert torch.equal(value, after[key]), key
+    assert [p.grad for p in run.model.parameters()] == grads
+    assert not run.model.training
+
+
+@pytest.mark.parametrize("fixture, at_least", [("mf_demo_run", 8), ("seednet_demo_run", 3)])
+def test_recommends_the_planted_genre(request, fixture, at_least):
+    run = request.getfixturevalue(fixture)
+    for genre in GENRES:
+        rated = planted_person(run, genre)
+        top = recommend(run, rated, top=10)
+        hits = sum(genre in g for g in top["genres"])
+        # Base rate of a genre among movies is about 15%.
+        assert hits >= at_least, (genre, hits)
+        assert not set(top["movie_id"]) & set(rated)
+        assert top["predicted_rating"].is_monotonic_decreasing
+        assert top["predicted_rating"].between(1, 5).all()
+
+
+def test_recommend_filters_and_errors(mf_demo_run):
+    rated = planted_person(mf_demo_run, "Comedy")
+    only = recommend(mf_demo_run, rated, top=7, genres=["Western", "Horror"])
+    assert all("Horror" in g for g in only["genres"])
+    popular = recommend(mf_demo_run, rated, top=7, min_ratings=300)
+    assert (popular["n_ratings"] >= 300).all()
+    with pytest.raises(UnknownIdError, match="unknown movie id 999999"):
+        recommend(mf_demo_run, {999999: 4.0})
+    with pytest.raises(ConfigError, match="not on the scale"):
+        recommend(mf_demo_run, {1: 4.5})
+    with pytest.raises(ConfigError, match="rate at least one"):
+        recommend(mf_demo_run, {})
+    with pytest.raises(ConfigError, match="top"):
+        recommend(mf_demo_run, rated, top=0)
+
+
+def test_similar_movies_by_cosine(mf_demo_run):
+    result = similar(mf_demo_run, 1, top=5)
+    assert len(result) == 5 and 1 not in set(result["movie_id"])
+    assert result["similarity"].is_monotonic_decreasing
+    assert result["similarity"].between(-1, 1).all()
+    emb = torch.nn.functional.normalize(mf_demo_run.model.item_embeddings().detach(), dim=1)
+    pos = mf_demo_run.item_ids.index([1, int(result["movie_id"][0])])
+    assert float(emb[pos[0]] @ emb[pos[1]]) == pytest.approx(result["similarity"][0], abs=1e-5)
+    with pytest.raises(UnknownIdError, match="unknown movie id 0"):
+        similar(mf_demo_run, 0)
+
+
+def test_find_movies_forgives_case_and_articles(mf_demo_run):
+    table = mf_demo_run.movie_table()
+    title = table["title"].iloc[0]
+    word = title.split()[0]
+    found = find_movies(mf_demo_run, word.upper())
+    assert title in set(found["title"]) or len(found) == 10
+    assert found["n_ratings"].is_monotonic_decreasing
+    assert find_movies(mf_demo_run, "   ").empty
+    assert (find_movies(mf_demo_run, f"the {word.lower()}")["title"] ==
+            find_movies(mf_demo_run, word.lower())["title"]).all()
