@@ -67,5 +67,5 @@ def mf_demo_run(_demo_pristine):
 def seednet_demo_run(_demo_pristine):
     """A seednet run on the demo data, with light dropout so that it learns people's tastes
     in a few epochs (shared: never mutate it)."""
-    return train_demo(_demo_pristine, "seednet", 6, {"dropout": 0.1, "embedding_dropout": 0.1},
+    return train_demo(_demo_pristine, "seednet", 10, {"dropout": 0.1, "embedding_dropout": 0.1},
                       batch_size=512).run

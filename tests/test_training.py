@@ -98,4 +98,4 @@ def test_device_resolution():
 
 
 def test_trained_models_are_left_in_evaluation_mode(seednet_demo_run):
-    assert seednet_demo_run.epochs == 6 and not seednet_demo_run.model.training
+    assert seednet_demo_run.epochs == 10 and not seednet_demo_run.model.training
