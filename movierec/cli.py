@@ -9,7 +9,6 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from movierec import __version__, paths
 from movierec.config import DataConfig, TrainConfig, from_dict, to_dict

@@ -73,7 +73,7 @@ def _rated_positions(run: Run, rated: Mapping[int, float]) -> tuple[np.ndarray, 
     scale = run.rating_scale
     ids = np.fromiter((int(m) for m in rated), dtype=np.int64, count=len(rated))
     stars = np.fromiter((float(s) for s in rated.values()), dtype=np.float32, count=len(rated))
-    for movie_id, value in zip(ids, stars):
+    for movie_id, value in zip(ids, stars, strict=True):
         if not np.isin(np.float32(value), np.asarray(scale, dtype=np.float32)):
             raise ConfigError(f"rating {value:g} for movie {movie_id} is not on the scale "
                               f"{scale[0]:g}-{scale[-1]:g} (steps of {scale[1] - scale[0]:g})")

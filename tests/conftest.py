@@ -12,6 +12,7 @@ from movierec.config import DataConfig, TrainConfig
 from movierec.data import generate_demo
 from movierec.experiment import start_training
 from movierec.models import get_model_spec
+from tests.httpserver import server  # noqa: F401 - a fixture for every test module
 
 SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA",
                                   Path(__file__).resolve().parents[2] / "shared" / "data"))

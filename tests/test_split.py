@@ -22,7 +22,7 @@ def ratings():
 
 def as_set(data: Interactions) -> set:
     return set(zip(data.user_ids.raw(data.user_idx), data.item_ids.raw(data.item_idx),
-                   data.rating))
+                   data.rating, strict=True))
 
 
 def test_id_maps_round_trip_and_refuse_unknown_ids():

@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import os
 import shutil
-import socket
 import stat
 import tempfile
 import urllib.error
@@ -109,7 +108,7 @@ def download(release: Release, data_dir: Path, *, mirror: str | None = None,
         except http.client.IncompleteRead as exc:
             raise DownloadError(f"the download of {url} was cut short after "
                                 f"{len(exc.partial):,} bytes of a chunk; try again") from None
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             raise DownloadError(f"the download of {url} timed out after {timeout:g} s without "
                                 f"data. {offline_hint}") from None
         except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as exc:

@@ -236,8 +236,8 @@ def parse_100k(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     n_fields = 5 + len(genre_names)
     rows = _split_lines(decode(source.read(rel.movies_file)), rel.movies_file, "|", n_fields,
                         "movie")
-    genres = pd.Series([[g for g, flag in zip(genre_names, r[5:]) if flag.strip() == "1"
-                         and g != "unknown"] for r in rows], dtype=object)
+    genres = pd.Series([[g for g, flag in zip(genre_names, r[5:], strict=True)
+                         if flag.strip() == "1" and g != "unknown"] for r in rows], dtype=object)
     movies = _movies_frame([r[0] for r in rows], [r[1] for r in rows], genres)
     users = None
     if rel.users_file and source.has(rel.users_file):

@@ -35,8 +35,9 @@ def test_planted_tastes_show_in_the_ratings(demo):
     liked, disliked = [], []
     for user_id, likes, dislikes in users[["likes", "dislikes"]].itertuples():
         mine = r[r["user_id"] == user_id]
-        is_liked = mine["genres"].map(lambda g: bool(set(g) & set(likes.split("|"))))
-        is_disliked = mine["genres"].map(lambda g: bool(set(g) & set(dislikes.split("|"))))
+        like_set, dislike_set = set(likes.split("|")), set(dislikes.split("|"))
+        is_liked = mine["genres"].map(like_set.intersection).astype(bool)
+        is_disliked = mine["genres"].map(dislike_set.intersection).astype(bool)
         liked.append(mine.loc[is_liked & ~is_disliked, "rating"].mean())
         disliked.append(mine.loc[is_disliked & ~is_liked, "rating"].mean())
         if len(liked) == 200:

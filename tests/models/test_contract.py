@@ -7,8 +7,8 @@ import io
 import pytest
 import torch
 
-from movierec.models import MODELS, Recommender, get_model_spec
 from movierec.errors import ConfigError
+from movierec.models import MODELS, Recommender, get_model_spec
 
 SCALE = (1.0, 2.0, 3.0, 4.0, 5.0)
 

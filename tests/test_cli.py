@@ -1,0 +1,153 @@
+"""The command line: every command, --json documents, and user errors as one line + status 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from movierec.cli import main
+from tests.data import tiny
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_json(capsys, *argv) -> object:
+    code = main([*argv, "--json", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    return json.loads(out)
+
+
+def cli(*argv, env_extra=None) -> subprocess.CompletedProcess:
+    """``python -m movierec`` in a fresh process, with this test's locations."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "movierec", *argv], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_train_evaluate_recommend_similar_runs(capsys):
+    doc = run_json(capsys, "train", "--dataset", "demo", "--model", "mf", "--epochs", "2",
+                   "--fraction", "0.5", "--seed", "3")
+    for key in ("run_id", "run_dir", "model", "dataset", "fraction", "n_train", "n_test",
+                "epochs", "train_seconds", "val_rmse", "val_mae", "val_accuracy", "history"):
+        assert key in doc, key
+    assert doc["model"] == "mf" and doc["dataset"] == "demo" and doc["fraction"] == 0.5
+    assert doc["epochs"] == 2 and len(doc["history"]) == 2 and doc["synthetic"] is True
+    assert doc["n_train"] + doc["n_test"] == pytest.approx(doc["n_train"] / 0.9, rel=1e-3)
+    assert Path(doc["run_dir"]).is_dir()
+    run_id = doc["run_id"]
+
+    listed = run_json(capsys, "runs")
+    assert [r["run_id"] for r in listed] == [run_id] and listed[0]["status"] == "ok"
+    shown = run_json(capsys, "runs", "show", run_id[:8])
+    assert shown["run_id"] == run_id and len(shown["history"]) == 2
+
+    evaluated = run_json(capsys, "evaluate", "--run", "latest")
+    assert evaluated["val_rmse"] == pytest.approx(doc["val_rmse"], rel=1e-5)
+    assert evaluated["mean_rmse"] > evaluated["val_rmse"]
+
+    recs = run_json(capsys, "recommend", "--run", run_id, "--rate", "1=5", "2=4",
+                    "--rate", "3=1", "--top", "5")
+    assert len(recs) == 5 and {"movie_id", "title", "predicted_rating"} <= set(recs[0])
+    assert not {1, 2, 3} & {r["movie_id"] for r in recs}
+    assert all("[synthetic]" in r["title"] for r in recs)
+
+    sims = run_json(capsys, "similar", "--run", run_id, "--movie", "1", "--top", "3")
+    assert len(sims) == 3 and {"movie_id", "title", "similarity"} <= set(sims[0])
+    by_title = run_json(capsys, "similar", "--run", run_id, "--title", "silent harbor")
+    assert len(by_title) == 10
+
+    resumed = run_json(capsys, "train", "--resume", run_id, "--epochs", "1")
+    assert resumed["run_id"] == run_id and resumed["epochs"] == 3
+
+    deleted = run_json(capsys, "runs", "delete", run_id)
+    assert deleted == {"deleted": run_id}
+    assert run_json(capsys, "runs") == []
+
+
+def test_human_output_and_ratings_file(capsys, tmp_path):
+    assert main(["train", "--dataset", "demo", "--model", "mf", "--epochs", "1", "-q"]) == 0
+    assert "validation RMSE" in capsys.readouterr().out
+    ratings = tmp_path / "mine.csv"
+    ratings.write_text("movie_id,rating\n1,5\n2,4\n3,2\n")
+    assert main(["recommend", "--run", "latest", "--ratings-file", str(ratings)]) == 0
+    out = capsys.readouterr().out
+    assert "predicted_rating" in out and "[synthetic]" in out
+
+
+def test_datasets_and_models_lists(capsys, tmp_path):
+    tiny.write_folder(tmp_path, "ml-100k")
+    doc = run_json(capsys, "datasets", "--data-dir", str(tmp_path))
+    rows = {r["name"]: r for r in doc["datasets"]}
+    assert set(rows) >= {"ml-100k", "ml-1m", "ml-latest-small", "ml-10m", "ml-20m", "ml-25m",
+                         "ml-32m", "demo"}
+    assert rows["ml-100k"]["present"] and not rows["ml-1m"]["present"]
+    assert rows["demo"]["synthetic"]
+    models = {m["name"]: m for m in run_json(capsys, "models")}
+    assert models["seednet"]["hyperparameters"]["dropout"] == 0.5 and "mf" in models
+
+
+def test_download_command_through_a_local_server(server, tmp_path):
+    server.routes["/ml-latest-small.zip"] = (tiny.release_zip("ml-latest-small"), "ok")
+    result = cli("download", "ml-latest-small", "--data-dir", str(tmp_path), "--mirror",
+                 server.url, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "downloaded" and (tmp_path / "ml-latest-small").is_dir()
+    again = json.loads(cli("download", "ml-latest-small", "--data-dir", str(tmp_path),
+                           "--json").stdout)
+    assert again["status"] == "already present"
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["train", "--dataset", "ml-3m"], ["--dataset"]),
+    (["train", "--dataset", "demo", "--fraction", "0"], ["fraction"]),
+    (["train", "--dataset", "demo", "--fraction", "1.5"], ["fraction"]),
+    (["train", "--dataset", "demo", "--epochs", "0"], ["epochs"]),
+    (["train", "--dataset", "demo", "--lr", "nan"], ["lr"]),
+    (["train", "--dataset", "demo", "--set", "dropout=2"], ["dropout"]),
+    (["train", "--dataset", "demo", "--set", "colour=blue"], ["unknown setting"]),
+    (["train", "--dataset", "demo", "--test-size", "0.999999"], ["empty training set"]),
+    (["train", "--dataset", "demo", "--device", "cuda"], []),
+    (["recommend", "--run", "nope", "--rate", "1=5"], ["unknown run"]),
+    (["recommend", "--run", "nope", "--rate", "1:5"], ["MOVIE_ID=STARS"]),
+    (["similar", "--run", "latest", "--movie", "1"], ["no runs"]),
+    (["evaluate"], ["--run"]),
+    (["download", "ml-1m", "--mirror", "http://127.0.0.1:9/", "--timeout", "2"],
+     ["cannot download"]),
+    (["runs", "show"], ["needs a run id"]),
+])
+def test_user_errors_are_one_line_and_status_2(argv, fragments, tmp_path):
+    result = cli(*argv, env_extra={"MOVIEREC_DATA_DIR": str(tmp_path / "data")})
+    if argv[-1] == "cuda" and result.returncode == 0:
+        pytest.skip("a CUDA GPU is present")
+    assert_user_error(result, *fragments)
+
+
+def test_bad_ids_for_a_real_run(capsys, tmp_path):
+    assert main(["train", "--dataset", "demo", "--model", "mf", "--epochs", "1", "-q",
+                 "--json"]) == 0
+    capsys.readouterr()
+    assert_user_error(cli("recommend", "--run", "latest", "--rate", "999999=4"),
+                      "unknown movie id 999999")
+    assert_user_error(cli("recommend", "--run", "latest", "--rate", "1=9"), "not on the scale")
+    assert_user_error(cli("similar", "--run", "latest", "--movie", "0"), "unknown movie id 0")
+    assert_user_error(cli("similar", "--run", "latest", "--title", "zzzz"), "no movie title")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("film,stars\n1,5\n")
+    assert_user_error(cli("recommend", "--run", "latest", "--ratings-file", str(bad)),
+                      "movie_id and rating")
