@@ -298,7 +298,8 @@ def cmd_train(args) -> int:
         data_config = from_dict(DataConfig, data_values)
         model_name = args.model or (preset.model if preset else DEFAULT_MODEL)
         spec = get_model_spec(model_name)
-        model_config = spec.config(_parse_sets(args.set))
+        settings = dict(preset.model_settings) if preset and model_name == preset.model else {}
+        model_config = spec.config({**settings, **_parse_sets(args.set)})
         train_values = to_dict(preset.train if preset and model_name == preset.model
                                else spec.train_defaults)
         for field in ("epochs", "batch_size", "lr", "lr_decay", "weight_decay", "seed",

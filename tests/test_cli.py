@@ -89,6 +89,17 @@ def test_human_output_and_ratings_file(capsys, tmp_path):
     assert "predicted_rating" in out and "[synthetic]" in out
 
 
+def test_presets(capsys):
+    replay = run_json(capsys, "train", "--preset", "notebook", "--dataset", "demo", "--no-save")
+    assert replay["epochs"] == 25 and replay["fraction"] == 0.01 and replay["model"] == "seednet"
+    assert replay["train_config"]["epochs"] == 20 and replay["run_dir"] is None
+    assert 850 <= replay["n_train"] <= 900
+    light = run_json(capsys, "train", "--preset", "seednet-light-dropout", "--dataset", "demo",
+                     "--epochs", "1", "--set", "dropout=0.3", "--fraction", "0.2")
+    assert light["model_config"]["embedding_dropout"] == 0.25
+    assert light["model_config"]["dropout"] == 0.3 and light["epochs"] == 1
+
+
 def test_datasets_and_models_lists(capsys, tmp_path):
     tiny.write_folder(tmp_path, "ml-100k")
     doc = run_json(capsys, "datasets", "--data-dir", str(tmp_path))
