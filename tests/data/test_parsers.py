@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from movierec.data import get_release, load_dataset
@@ -31,6 +32,14 @@ def test_dat_format_ml1m(tmp_path):
     assert ds.rating_scale == (1.0, 2.0, 3.0, 4.0, 5.0) and not ds.synthetic
 
 
+def test_dat_format_ml10m_half_stars_in_its_own_zip_folder(tmp_path):
+    (tmp_path / "ml-10m.zip").write_bytes(tiny.release_zip("ml-10m", folder="ml-10M100K"))
+    ds = load_dataset("ml-10m", data_dir=tmp_path, allow_download=False)
+    assert ds.ratings["rating"].tolist() == [4.5, 5.0, 0.5] and ds.users is None
+    movies = ds.movies.set_index("movie_id")
+    assert movies.loc[10, "title"] == "Am\u00e9lie (2001)" and movies.loc[30, "genres"] == []
+
+
 def test_100k_format(tmp_path):
     ds = parse_folder(tmp_path, "ml-100k")
     assert len(ds.ratings) == 5 and ds.ratings["timestamp"].iloc[0] == 881250949
@@ -38,13 +47,8 @@ def test_100k_format(tmp_path):
     assert movies.loc[10, "title"] == "Mis\xe9rables, Les (1995)"
     assert movies.loc[10, "genres"] == ["Drama", "Musical"]
     assert movies.loc[30, "genres"] == []          # only the "unknown" flag
-    assert movies.loc[30, "year"] is pd_na() or str(movies.loc[30, "year"]) == "<NA>"
+    assert pd.isna(movies.loc[30, "year"])
     assert ds.users.set_index("user_id").loc[2, "occupation"] == "other"
-
-
-def pd_na():
-    import pandas as pd
-    return pd.NA
 
 
 def test_csv_format_half_stars_and_quoted_titles(tmp_path):

@@ -44,6 +44,10 @@ def files_for(name: str) -> dict[str, bytes]:
         return {"ratings.dat": DAT_RATINGS.encode("latin-1"),
                 "movies.dat": DAT_MOVIES.encode("latin-1"),
                 "users.dat": DAT_USERS.encode("latin-1")}
+    if name == "ml-10m":
+        return {"ratings.dat": b"1::10::4.5::838985046\n1::20::5::838983525\n2::30::0.5::1\n",
+                "movies.dat": "10::Am\u00e9lie (2001)::Comedy|Romance\n20::Heat (1995)::Action\n"
+                              "30::Unknown Film::(no genres listed)\n".encode("utf-8")}
     if name == "ml-100k":
         return {"u.data": U_DATA.encode(), "u.item": U_ITEM.encode("latin-1"),
                 "u.user": U_USER.encode(), "u.genre": U_GENRE.encode()}
