@@ -264,7 +264,8 @@ def _train_loop(args, training, n_epochs: int) -> bool:
                        f"mae {rec.val_mae:.4f}  ({rec.seconds:.1f} s)")
     except KeyboardInterrupt:
         bar.close()
-        _say(args, f"interrupted after epoch {last_epoch}")
+        training.rewind()
+        _say(args, f"interrupted; keeping the {last_epoch} whole epochs trained")
         return False
     bar.close()
     return True

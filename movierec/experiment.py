@@ -3,6 +3,7 @@ by epoch (continuing where an earlier session stopped), and keep the run's recor
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -35,12 +36,26 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
 
 class Training:
     """A run being trained. Iterate :meth:`epochs`; ``run`` stays current after each epoch,
-    so it can be saved at any point (after a ``break`` too)."""
+    so it can be saved at any point (after a ``break`` too). If an epoch is cut off midway
+    (Ctrl-C), :meth:`rewind` puts the model back as it was after the last whole epoch."""
 
     def __init__(self, run: Run, data: Split) -> None:
         self.run = run
         self.split = data
         self.trainer = Trainer(run.model, data, run.train_config, state=run.trainer_state)
+        self._snapshot = self._take_snapshot()
+
+    def _take_snapshot(self) -> tuple[dict, dict]:
+        return (copy.deepcopy(self.run.model.state_dict()),
+                copy.deepcopy(self.trainer.state_dict()))
+
+    def rewind(self) -> None:
+        """Undo a partly trained epoch: weights and trainer state as after the last whole one."""
+        weights, state = self._snapshot
+        self.run.model.load_state_dict(weights)
+        self.run.model.eval()
+        self.trainer.load_state_dict(state)
+        self.run.trainer_state = self.trainer.state_dict()
 
     def epochs(self, n: int | None = None,
                on_batch: Callable[[int, int], None] | None = None) -> Iterator[EpochRecord]:
@@ -50,6 +65,7 @@ class Training:
             self.run.history.append(record.to_dict())
             self.run.train_seconds += record.seconds
             self.run.trainer_state = self.trainer.state_dict()
+            self._snapshot = self._take_snapshot()
             yield record
 
 

@@ -138,9 +138,7 @@ class Trainer:
                                           weight_decay=config.weight_decay, fused=fused)
         self.epoch = 0
         if state is not None:
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.generator.set_state(state["generator"])
-            self.epoch = int(state["epoch"])
+            self.load_state_dict(state)
         else:
             model.on_train_start(self.train_data.rating)
 
@@ -148,6 +146,12 @@ class Trainer:
         """Optimizer and random-stream state: with the weights, all a continuation needs."""
         return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
                 "epoch": self.epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Take back what :meth:`state_dict` returned."""
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.epoch = int(state["epoch"])
 
     def epochs(self, n: int, on_batch: Callable[[int, int], None] | None = None) \
             -> Iterator[EpochRecord]:

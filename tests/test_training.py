@@ -99,3 +99,22 @@ def test_device_resolution():
 
 def test_trained_models_are_left_in_evaluation_mode(seednet_demo_run):
     assert seednet_demo_run.epochs == 10 and not seednet_demo_run.model.training
+
+
+def test_rewind_undoes_a_partial_epoch(demo):
+    config = TrainConfig(epochs=2, batch_size=1024, seed=2)
+    straight = start_training(demo, DataConfig("demo", 0.3), "mf", train_config=config)
+    expected = [r.val_loss for r in straight.epochs()]
+
+    cut = start_training(demo, DataConfig("demo", 0.3), "mf", train_config=config)
+    list(cut.epochs(1))
+
+    def interrupt(done, total):
+        if done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        list(cut.epochs(1, on_batch=interrupt))
+    cut.rewind()
+    assert cut.run.epochs == 1 and cut.trainer.epoch == 1
+    assert [r.val_loss for r in cut.epochs(1)] == pytest.approx(expected[1:], rel=1e-6)
