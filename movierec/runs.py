@@ -86,6 +86,7 @@ class Run:
         table["title"] = table["title"].fillna("").astype(object)
         missing = table["title"] == ""
         table.loc[missing, "title"] = [f"movie {i}" for i in table.index[missing]]
+        table["genres"] = [g if isinstance(g, list) else [] for g in table["genres"]]
         table["n_ratings"] = self.item_counts
         table.index.name = "movie_id"
         return table.reset_index()

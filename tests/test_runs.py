@@ -6,6 +6,7 @@ import json
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -98,3 +99,12 @@ def test_unwritable_runs_dir_is_a_clear_error(tmp_path, mf_demo_run):
     blocker.write_text("x")
     with pytest.raises(RunError, match="cannot write runs"):
         RunStore(blocker / "runs").save(mf_demo_run)
+
+
+def test_movies_missing_from_the_movies_file_get_a_placeholder(mf_demo_run, store):
+    folder = store.save(mf_demo_run)
+    movies = pd.read_parquet(folder / "movies.parquet")
+    movies[movies["movie_id"] != 1].to_parquet(folder / "movies.parquet", index=False)
+    table = store.load(mf_demo_run.run_id).movie_table().set_index("movie_id")
+    assert table.loc[1, "title"] == "movie 1" and table.loc[1, "genres"] == []
+    assert len(table) == mf_demo_run.model.n_items
