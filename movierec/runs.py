@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from movierec import __version__, paths
-from movierec.config import DataConfig, TrainConfig, from_dict, to_dict
+from movierec.config import DataConfig, TrainConfig, config_hash, from_dict, to_dict
 from movierec.errors import RunError, UnknownIdError
 from movierec.interactions import IdMap
 from movierec.models import Recommender, get_model_spec
@@ -70,6 +70,11 @@ class Run:
         return len(self.history)
 
     @property
+    def config_key(self) -> str:
+        """Hash of the data, model and training configs (see :func:`run_key`)."""
+        return run_key(self.data_config, self.model_name, self.model_config, self.train_config)
+
+    @property
     def rating_scale(self) -> tuple[float, ...]:
         return tuple(float(s) for s in self.model.stars.tolist())
 
@@ -103,6 +108,12 @@ class Run:
             "train_config": to_dict(self.train_config),
             **self.metrics(),
         }
+
+
+def run_key(data_config: DataConfig, model_name: str, model_config, train_config: TrainConfig) \
+        -> str:
+    """The key of a trained model: equal configs give equal keys (and, seeded, equal models)."""
+    return f"{model_name}-" + config_hash(data_config, model_config, train_config)
 
 
 def new_run_id(model_name: str, dataset: str) -> str:
@@ -193,7 +204,7 @@ class RunStore:
             "rating_scale": list(run.rating_scale), "n_users": run.model.n_users,
             "n_items": run.model.n_items, "synthetic": run.synthetic, "created": run.created,
             "train_seconds": run.train_seconds, "n_train": run.n_train, "n_test": run.n_test,
-            "metrics": run.metrics(), "epochs": run.epochs,
+            "metrics": run.metrics(), "epochs": run.epochs, "config_key": run.config_key,
         }
         (folder / "config.json").write_text(json.dumps(config, indent=2))
         (folder / "history.json").write_text(json.dumps(run.history, indent=1))
@@ -278,11 +289,47 @@ class RunStore:
                     "synthetic": config.get("synthetic", False),
                     "fraction": config["data_config"]["fraction"], "epochs": config["epochs"],
                     "created": config["created"], "train_seconds": config["train_seconds"],
+                    "config_key": config.get("config_key"),
+                    "planned_epochs": config["train_config"]["epochs"],
                     **config["metrics"],
                 })
             except (RunError, KeyError, TypeError) as exc:
                 rows.append({"run_id": run_id, "status": "broken", "problem": str(exc)})
         return rows
+
+    def find(self, key: str) -> str | None:
+        """The newest sound run trained exactly as ``key`` says (configs and planned epochs,
+        not continued), or None."""
+        for row in reversed(self.list()):
+            if row["status"] == "ok" and row.get("config_key") == key \
+                    and row["epochs"] == row["planned_epochs"]:
+                return row["run_id"]
+        return None
+
+    def write_extra(self, run_id: str, name: str, frame: pd.DataFrame) -> Path:
+        """Store a derived table (a projection, say) beside a run, atomically."""
+        if not _RUN_ID.match(name):
+            raise RunError(f"{name!r} is not a valid file name")
+        folder = self.path(self.resolve(run_id)) / "extras"
+        try:
+            folder.mkdir(exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            os.close(fd)
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, folder / f"{name}.parquet")
+        except OSError as exc:
+            raise RunError(f"cannot write {name} for run {run_id}: {exc}") from None
+        return folder / f"{name}.parquet"
+
+    def read_extra(self, run_id: str, name: str) -> pd.DataFrame | None:
+        """A table stored with :meth:`write_extra`, or None (also when it is unreadable)."""
+        if not _RUN_ID.match(name):
+            return None
+        path = self.path(self.resolve(run_id)) / "extras" / f"{name}.parquet"
+        try:
+            return pd.read_parquet(path)
+        except Exception:  # noqa: BLE001 - missing or damaged: the caller recomputes
+            return None
 
     def load(self, ref: str, with_trainer_state: bool = False) -> Run:
         """Load a run for use (model in evaluation mode on the CPU).

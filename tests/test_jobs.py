@@ -1,0 +1,80 @@
+"""Background training jobs: shared when equal, stoppable, reported, saved."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from movierec.config import DataConfig, TrainConfig
+from movierec.jobs import JobManager, JobSpec
+from movierec.runs import RunStore
+
+
+@pytest.fixture
+def manager(tmp_path, demo):
+    jobs = JobManager(runs_dir=tmp_path / "runs", loader=lambda name: demo)
+    yield jobs
+    jobs.close()
+
+
+def spec(epochs=2, seed=0, model="mf"):
+    return JobSpec.new(DataConfig("demo", 0.3), model,
+                       train_config=TrainConfig(epochs=epochs, batch_size=2048, seed=seed))
+
+
+def test_same_configs_train_once(manager, tmp_path):
+    first = manager.submit(spec())
+    again = manager.submit(spec())
+    assert again is first
+    done = manager.wait(first, timeout=120)
+    assert done["status"] == "done" and len(done["history"]) == 2
+    run_id = done["run_id"]
+    assert RunStore(tmp_path / "runs").load(run_id).epochs == 2
+    # A new manager (a restarted server) finds the finished run on disk instead of training.
+    fresh = JobManager(runs_dir=tmp_path / "runs", loader=lambda name: pytest.fail("trained"))
+    cached = fresh.submit(spec())
+    fresh.close()
+    assert cached.status == "done" and cached.run_id == run_id
+    # Different settings are a different job.
+    other = manager.submit(spec(seed=1))
+    assert other is not first
+    assert manager.wait(other, timeout=120)["run_id"] != run_id
+
+
+def test_stop_keeps_whole_epochs(manager, tmp_path):
+    job = manager.submit(spec(epochs=50, model="seednet"))
+    seen = threading.Event()
+    while not seen.is_set():
+        snap = job.snapshot()
+        if len(snap["history"]) >= 1:
+            seen.set()
+    job.stop()
+    done = manager.wait(job, timeout=120)
+    assert done["status"] == "stopped" and 1 <= len(done["history"]) < 50
+    run = RunStore(tmp_path / "runs").load(done["run_id"])
+    assert run.epochs == len(done["history"])
+    # A stopped run is not mistaken for the finished configuration.
+    assert manager.submit(spec(epochs=50, model="seednet")).status in ("queued", "running")
+
+
+def test_continue_a_run(manager, tmp_path):
+    first = manager.wait(manager.submit(spec()), timeout=120)
+    more = manager.submit(JobSpec(resume_run=first["run_id"], more_epochs=1))
+    done = manager.wait(more, timeout=120)
+    assert done["status"] == "done" and [h["epoch"] for h in done["history"]] == [1, 2, 3]
+    assert RunStore(tmp_path / "runs").load(first["run_id"]).epochs == 3
+
+
+def test_failures_are_reported_not_raised(tmp_path):
+    from movierec.errors import DataError
+
+    def missing(name):
+        raise DataError(f"{name} is not here")
+
+    manager = JobManager(runs_dir=tmp_path / "runs", loader=missing)
+    done = manager.wait(manager.submit(spec()), timeout=30)
+    assert done["status"] == "failed" and "demo is not here" in done["message"]
+    # The worker lives on.
+    assert manager.wait(manager.submit(spec(seed=4)), timeout=30)["status"] == "failed"
+    manager.close()
