@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/streamlit run app.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check movierec tests app.py
+	$(BIN)/ruff check movierec tests ui pages app.py benchmarks
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

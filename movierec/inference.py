@@ -3,6 +3,8 @@ find similar movies by cosine similarity of the movie embeddings. Nothing here c
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -153,23 +155,70 @@ def cosine_similarities(model: Recommender, position: int) -> np.ndarray:
         return (emb @ emb[position]).cpu().numpy()
 
 
+def because(run: Run, movie_ids, rated: Mapping[int, float]) -> list[int | None]:
+    """For each movie in ``movie_ids``, the movie the person liked (rated at or above their
+    own average) whose embedding is closest to it; None when they liked nothing."""
+    liked_mean = float(np.mean(list(rated.values()))) if rated else 0.0
+    liked = [m for m, s in rated.items() if s >= liked_mean and m in run.item_ids]
+    if not liked:
+        return [None] * len(movie_ids)
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(run.model.item_embeddings().detach().float(), dim=1)
+        a = emb[torch.as_tensor(run.item_ids.index(np.asarray(movie_ids, dtype=np.int64)))]
+        b = emb[torch.as_tensor(run.item_ids.index(np.asarray(liked, dtype=np.int64)))]
+        best = (a @ b.T).argmax(1).cpu().numpy()
+    return [int(liked[i]) for i in best]
+
+
+def starter_movies(run: Run, n: int = 12, exclude=()) -> pd.DataFrame:
+    """Popular movies from varied genres for a newcomer to rate (as MovieLens does): the most
+    rated movies, taking at most two per distinctive genre."""
+    from movierec.embeddings import distinctive_genre
+
+    table = run.movie_table()
+    table = table[~table["movie_id"].isin(list(exclude)) & (table["n_ratings"] > 0)]
+    table = table.sort_values("n_ratings", ascending=False, kind="stable").head(max(20 * n, 200))
+    table = table.assign(genre=distinctive_genre(table["genres"]))
+    picked, per_genre = [], {}
+    for row in table.itertuples():
+        if per_genre.get(row.genre, 0) < 2:
+            picked.append(row.Index)
+            per_genre[row.genre] = per_genre.get(row.genre, 0) + 1
+        if len(picked) == n:
+            break
+    return table.loc[picked].drop(columns="genre").reset_index(drop=True)
+
+
+_ARTICLE = re.compile(r"^(?P<name>.*?), (?P<article>the|a|an|les|la|le|l'|il|el|das|der|die)"
+                      r"(?P<rest>\s*\(.*)?$", re.IGNORECASE)
+
+
+def normalise_title(text: str) -> str:
+    """Lower case, accents and punctuation removed, spaces collapsed ("Amélie" -> "amelie")."""
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+
+
+def _title_forms(title: str) -> str:
+    """The title and, for "Matrix, The (1999)", also "The Matrix (1999)", normalised."""
+    forms = [normalise_title(title)]
+    match = _ARTICLE.match(title)
+    if match:
+        forms.append(normalise_title(f"{match['article']} {match['name']}{match['rest'] or ''}"))
+    return " | ".join(forms)
+
+
 def find_movies(run_or_movies, query: str, limit: int = 10) -> pd.DataFrame:
-    """Movies whose title contains ``query`` (case-insensitive; "Matrix, The" style articles
-    are also matched as "The Matrix"), most rated first when counts are known."""
+    """Movies whose title matches ``query``, forgiving case, accents, punctuation and
+    MovieLens' trailing articles ("matrix, the" and "the matrix" both find "Matrix, The
+    (1999)"); most rated first when counts are known."""
     table = run_or_movies.movie_table() if isinstance(run_or_movies, Run) else run_or_movies
-    words = query.strip().lower()
+    words = normalise_title(query)
     if not words:
         return table.iloc[:0]
-    titles = table["title"].astype(str).str.lower()
-    for article in ("the ", "a ", "an ", "la ", "le ", "les ", "il ", "el ", "das ", "der ",
-                    "die "):
-        if words.startswith(article) and len(words) > len(article):
-            rest = words[len(article):]
-            hit = titles.str.contains(rest, regex=False)
-            break
-    else:
-        hit = titles.str.contains(words, regex=False)
-    found = table[hit]
+    forms = table["title"].astype(str).map(_title_forms)
+    found = table[forms.str.contains(words, regex=False)]
     if "n_ratings" in found.columns:
         found = found.sort_values("n_ratings", ascending=False, kind="stable")
     return found.head(limit)

@@ -35,6 +35,28 @@ def _check_fraction(value: float, name: str, allow_zero: bool = False) -> float:
     return value
 
 
+def _n_kept(n_ratings: int, fraction: float) -> int:
+    fraction = _check_fraction(fraction, "fraction")
+    n_keep = n_ratings if fraction == 1.0 else int(round(n_ratings * fraction))
+    if n_keep == 0:
+        raise ConfigError(f"fraction {fraction:g} of {n_ratings} ratings keeps none; "
+                          "use a larger fraction")
+    return n_keep
+
+
+def split_sizes(n_ratings: int, fraction: float, test_size: float) -> tuple[int, int]:
+    """(training, test) counts that :func:`chop` then :func:`split` produce from
+    ``n_ratings`` ratings; a ConfigError when either would be empty."""
+    n_keep = _n_kept(n_ratings, fraction)
+    test_size = _check_fraction(test_size, "test_size")
+    n_test = int(round(n_keep * test_size))
+    if n_test == 0 or n_test == n_keep:
+        side = "test" if n_test == 0 else "training"
+        raise ConfigError(f"test_size {test_size:g} of {n_keep} ratings leaves an empty "
+                          f"{side} set")
+    return n_keep - n_test, n_test
+
+
 def chop(data: Interactions, fraction: float, seed: int = 0) -> Interactions:
     """Keep a seeded random ``fraction`` of the ratings (the notebook's ``dataset.chop``).
 
@@ -45,10 +67,7 @@ def chop(data: Interactions, fraction: float, seed: int = 0) -> Interactions:
     fraction = _check_fraction(fraction, "fraction")
     if fraction == 1.0:
         return data
-    n_keep = int(round(len(data) * fraction))
-    if n_keep == 0:
-        raise ConfigError(f"fraction {fraction:g} of {len(data)} ratings keeps none; "
-                          "use a larger fraction")
+    n_keep = _n_kept(len(data), fraction)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(data), size=n_keep, replace=False))
     return data.take(rows)
@@ -60,12 +79,7 @@ def split(data: Interactions, test_size: float, seed: int = 0) -> Split:
     Raises:
         ConfigError: test_size outside (0, 1) or leaving an empty train or test set.
     """
-    test_size = _check_fraction(test_size, "test_size")
-    n_test = int(round(len(data) * test_size))
-    if n_test == 0 or n_test == len(data):
-        side = "test" if n_test == 0 else "training"
-        raise ConfigError(f"test_size {test_size:g} of {len(data)} ratings leaves an empty "
-                          f"{side} set")
+    _, n_test = split_sizes(len(data), 1.0, test_size)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(data))
     return Split(train=data.take(np.sort(order[n_test:])), test=data.take(np.sort(order[:n_test])))

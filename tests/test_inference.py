@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from movierec.errors import ConfigError, UnknownIdError
-from movierec.inference import find_movies, fold_in, recommend, similar
+from movierec.inference import because, find_movies, fold_in, recommend, similar, starter_movies
 
 GENRES = ["Horror", "Romance", "Documentary", "Sci-Fi"]
 
@@ -81,13 +81,32 @@ def test_similar_movies_by_cosine(mf_demo_run):
         similar(mf_demo_run, 0)
 
 
-def test_find_movies_forgives_case_and_articles(mf_demo_run):
-    table = mf_demo_run.movie_table()
-    title = table["title"].iloc[0]
-    word = title.split()[0]
-    found = find_movies(mf_demo_run, word.upper())
-    assert title in set(found["title"]) or len(found) == 10
-    assert found["n_ratings"].is_monotonic_decreasing
-    assert find_movies(mf_demo_run, "   ").empty
-    assert (find_movies(mf_demo_run, f"the {word.lower()}")["title"] ==
-            find_movies(mf_demo_run, word.lower())["title"]).all()
+def test_because_points_at_a_liked_movie(mf_demo_run):
+    rated = planted_person(mf_demo_run, "Horror")
+    top = recommend(mf_demo_run, rated, top=5)
+    reasons = because(mf_demo_run, top["movie_id"].tolist(), rated)
+    assert len(reasons) == 5
+    assert all(r in rated and rated[r] == 5.0 for r in reasons)
+    assert because(mf_demo_run, [1], {}) == [None]
+
+
+def test_starter_movies_are_popular_and_varied(mf_demo_run):
+    from movierec.embeddings import distinctive_genre
+    strip = starter_movies(mf_demo_run, n=10, exclude=[1])
+    assert len(strip) == 10 and 1 not in set(strip["movie_id"])
+    assert distinctive_genre(strip["genres"]).value_counts().max() <= 2
+    assert strip["n_ratings"].min() >= mf_demo_run.movie_table()["n_ratings"].median()
+
+
+def test_title_search_forgives_articles_accents_and_case():
+    import pandas as pd
+    table = pd.DataFrame({"movie_id": [1, 2, 3, 4],
+                          "title": ["Matrix, The (1999)", "Amélie (2001)",
+                                    "Misérables, Les (1995)", "Matrix Reloaded (2003)"],
+                          "n_ratings": [10, 5, 3, 7]})
+    assert find_movies(table, "the matrix")["movie_id"].tolist() == [1]
+    assert find_movies(table, "MATRIX")["movie_id"].tolist() == [1, 4]
+    assert find_movies(table, "matrix, the")["movie_id"].tolist() == [1]
+    assert find_movies(table, "amelie")["movie_id"].tolist() == [2]
+    assert find_movies(table, "les miserables")["movie_id"].tolist() == [3]
+    assert find_movies(table, "  ").empty

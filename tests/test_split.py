@@ -88,3 +88,15 @@ def test_holdout_per_user(ratings):
     assert (s.train.user_counts()[eligible] >= 1).all()
     again = holdout_per_user(data, n_per_user=1, seed=0)
     assert as_set(again.test) == as_set(s.test)
+
+
+def test_split_sizes_match_chop_then_split(ratings):
+    from movierec.split import split_sizes
+    data = Interactions.from_ratings(ratings, (1.0, 2.0, 3.0, 4.0, 5.0))
+    for fraction, test_size in [(1.0, 0.1), (0.37, 0.2), (0.05, 0.5)]:
+        s = split(chop(data, fraction, 1), test_size, 2)
+        assert split_sizes(len(data), fraction, test_size) == (len(s.train), len(s.test))
+    with pytest.raises(ConfigError, match="empty test set"):
+        split_sizes(10, 1.0, 0.01)
+    with pytest.raises(ConfigError, match="keeps none"):
+        split_sizes(10, 0.01, 0.5)

@@ -43,6 +43,18 @@ class Recommender(nn.Module):
         """One vector per ``item_idx`` (``(n_items, d)``): what similarity and maps use."""
         raise NotImplementedError
 
+    def architecture(self) -> list[dict]:
+        """The network layer by layer, for diagrams: dicts with ``name``, ``kind``, ``shape``
+        (output shape, batch first), ``params`` and ``inputs`` (names of feeding layers).
+        This default lists the top-level modules in order; models override it."""
+        layers, previous = [], []
+        for name, module in self.named_children():
+            layers.append({"name": name, "kind": type(module).__name__, "shape": "",
+                           "params": sum(p.numel() for p in module.parameters()),
+                           "inputs": previous})
+            previous = [name]
+        return layers
+
     # --- shared -----------------------------------------------------------------------------
     def on_train_start(self, rating: torch.Tensor) -> None:
         """Hook called once before the first epoch with the training ratings."""

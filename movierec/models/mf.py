@@ -55,6 +55,29 @@ class MF(Recommender):
         self.register_buffer("global_mean", torch.tensor(float(sum(rating_scale)) /
                                                          len(rating_scale)))
 
+    def architecture(self) -> list[dict]:
+        d = self.config.dim
+        return [
+            {"name": "user", "kind": "Input (user index)", "shape": "(batch, 1)", "params": 0,
+             "inputs": []},
+            {"name": "movie", "kind": "Input (movie index)", "shape": "(batch, 1)", "params": 0,
+             "inputs": []},
+            {"name": "user_factors", "kind": f"Embedding {self.n_users:,} x {d}",
+             "shape": f"(batch, {d})", "params": self.user_factors.weight.numel(),
+             "inputs": ["user"]},
+            {"name": "movie_factors", "kind": f"Embedding {self.n_items:,} x {d}",
+             "shape": f"(batch, {d})", "params": self.item_factors.weight.numel(),
+             "inputs": ["movie"]},
+            {"name": "user_bias", "kind": "Embedding (bias)", "shape": "(batch, 1)",
+             "params": self.user_bias.weight.numel(), "inputs": ["user"]},
+            {"name": "movie_bias", "kind": "Embedding (bias)", "shape": "(batch, 1)",
+             "params": self.item_bias.weight.numel(), "inputs": ["movie"]},
+            {"name": "dot", "kind": "Dot product", "shape": "(batch, 1)", "params": 0,
+             "inputs": ["user_factors", "movie_factors"]},
+            {"name": "rating", "kind": "Sum + global mean", "shape": "(batch, 1)", "params": 0,
+             "inputs": ["dot", "user_bias", "movie_bias"]},
+        ]
+
     def on_train_start(self, rating: torch.Tensor) -> None:
         self.global_mean.fill_(float(rating.mean()))
 

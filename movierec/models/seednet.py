@@ -80,6 +80,51 @@ class SeedNet(Recommender):
         for table in (self.movie_embed, self.user_embed):
             nn.init.uniform_(table.weight, -0.05, 0.05)
 
+    def architecture(self) -> list[dict]:
+        d = self.config.embedding_dim
+        layers = [
+            {"name": "movie", "kind": "Input (movie index)", "shape": "(batch, 1)", "params": 0,
+             "inputs": []},
+            {"name": "user", "kind": "Input (user index)", "shape": "(batch, 1)", "params": 0,
+             "inputs": []},
+            {"name": "movie_embed", "kind": f"Embedding {self.n_items:,} x {d}",
+             "shape": f"(batch, {d})", "params": self.movie_embed.weight.numel(),
+             "inputs": ["movie"]},
+            {"name": "user_embed", "kind": f"Embedding {self.n_users:,} x {d}",
+             "shape": f"(batch, {d})", "params": self.user_embed.weight.numel(),
+             "inputs": ["user"]},
+            {"name": "movie_flatten", "kind": f"Flatten, dropout {self.movie_flatten.p:g}",
+             "shape": f"(batch, {d})", "params": 0, "inputs": ["movie_embed"]},
+            {"name": "user_flatten", "kind": f"Flatten, dropout {self.user_flatten.p:g}",
+             "shape": f"(batch, {d})", "params": 0, "inputs": ["user_embed"]},
+            {"name": "concat", "kind": "Concatenate", "shape": f"(batch, {2 * d})", "params": 0,
+             "inputs": ["movie_flatten", "user_flatten"]},
+        ]
+        previous, number, norms = "concat", 0, 0
+        modules = list(self.dense)
+        for i, module in enumerate(modules):
+            if isinstance(module, nn.Linear):
+                number += 1
+                drop = next((m.p for m in modules[i + 1:i + 3] if isinstance(m, Dropout)), 0.0)
+                layers.append({"name": f"dense{number}",
+                               "kind": f"Dense, ReLU, dropout {drop:g}",
+                               "shape": f"(batch, {module.out_features})",
+                               "params": sum(p.numel() for p in module.parameters()),
+                               "inputs": [previous]})
+                previous = f"dense{number}"
+            elif isinstance(module, nn.BatchNorm1d):
+                norms += 1
+                layers.append({"name": f"batch norm{norms}", "kind": "BatchNormalization",
+                               "shape": f"(batch, {module.num_features})",
+                               "params": sum(p.numel() for p in module.parameters()),
+                               "inputs": [previous]})
+                previous = f"batch norm{norms}"
+        layers.append({"name": "output", "kind": f"Dense, softmax over {self.out.out_features} "
+                       "star values", "shape": f"(batch, {self.out.out_features})",
+                       "params": sum(p.numel() for p in self.out.parameters()),
+                       "inputs": [previous]})
+        return layers
+
     def user_vectors(self, user_idx: torch.Tensor) -> torch.Tensor:
         return self.user_embed(user_idx)
 

@@ -94,3 +94,22 @@ def test_seednet_is_the_notebooks_network():
     kinds = [type(m).__name__ for m in net.dense]
     assert kinds == ["Linear", "ReLU", "Dropout", "BatchNorm1d", "Linear", "ReLU", "Dropout",
                      "BatchNorm1d", "Linear", "ReLU", "Dropout"]
+
+
+def test_architecture_accounts_for_every_parameter(model):
+    layers = model.architecture()
+    names = [layer["name"] for layer in layers]
+    assert len(names) == len(set(names))
+    for layer in layers:
+        assert set(layer) == {"name", "kind", "shape", "params", "inputs"}
+        assert all(i in names[:names.index(layer["name"])] for i in layer["inputs"])
+    assert sum(layer["params"] for layer in layers) == sum(p.numel() for p in model.parameters())
+
+
+def test_seednet_architecture_matches_the_notebook():
+    layers = {x["name"]: x for x in get_model_spec("seednet").build(6040, 3706, SCALE)
+              .architecture()}
+    assert layers["concat"]["inputs"] == ["movie_flatten", "user_flatten"]
+    assert layers["dense1"]["params"] == 64 * 128 + 128 and layers["output"]["shape"] == \
+        "(batch, 5)"
+    assert layers["batch norm2"]["inputs"] == ["dense2"] and "dense3" in layers

@@ -1,0 +1,141 @@
+"""Data page: choose a MovieLens release, get it (download or upload), see its numbers, and set
+the share of ratings to use and to hold out."""
+
+import tempfile
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from movierec.data import RELEASES, download, get_release, install_zip
+from movierec.errors import ConfigError, MovieRecError
+from movierec.split import split_sizes
+from ui import state
+
+st.title("Data")
+st.caption("Pick a MovieLens release and the slice of it to learn from.")
+
+names = list(RELEASES)
+current = state.get(state.DATASET)
+name = st.selectbox("Dataset", names, index=names.index(current) if current in names else 1,
+                    format_func=state.dataset_label, key="data_dataset_select")
+if name != current:
+    state.put(state.DATASET, name)
+release = get_release(name)
+st.caption(release.note)
+
+if not state.present(name):
+    st.warning(f"**{name}** is not in the data folder `{state.data_dir()}` yet.")
+    get_it, upload_it = st.columns(2)
+    with get_it:
+        st.markdown(f"**Download** it from GroupLens (about {release.zip_mb:g} MB).")
+        if st.button(f"Download {name}", type="primary"):
+            bar = st.progress(0.0, text="connecting...")
+
+            def show(done: int, total: int | None) -> None:
+                if total:
+                    bar.progress(min(done / total, 1.0),
+                                 text=f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+                else:
+                    bar.progress(0.0, text=f"{done / 1e6:.1f} MB")
+
+            try:
+                download(release, state.data_dir(), progress=show)
+            except MovieRecError as exc:
+                bar.empty()
+                st.error(f"The download did not work: {exc}")
+                st.session_state["data_offline"] = True
+            else:
+                st.success(f"{name} is ready.")
+                st.rerun()
+    with upload_it:
+        st.markdown("**Upload** a GroupLens zip you already have (ml-1m.zip, ml-100k.zip...).")
+        uploaded = st.file_uploader("GroupLens zip", type=["zip"], key="data_upload")
+        if uploaded is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "upload.zip"
+                path.write_bytes(uploaded.getbuffer())
+                try:
+                    folder = install_zip(path, state.data_dir())
+                except MovieRecError as exc:
+                    st.error(f"That file cannot be used: {exc}")
+                else:
+                    state.put(state.DATASET, folder.name)
+                    st.success(f"Installed {folder.name} from {uploaded.name}.")
+                    st.rerun()
+    st.info("No internet here? The **demo** set is generated offline: synthetic people with "
+            "planted genre tastes, so that every page works without MovieLens.")
+    if st.button("Use the synthetic demo set", type="primary"
+                 if st.session_state.get("data_offline") else "secondary"):
+        state.put(state.DATASET, "demo")
+        st.rerun()
+    st.stop()
+
+try:
+    with st.spinner(f"Loading {name}..."):
+        stats = state.dataset_stats(name)
+except MovieRecError as exc:
+    st.error(f"{name} cannot be read: {exc}")
+    st.stop()
+
+summary = stats["summary"]
+if summary["synthetic"]:
+    st.warning("**Synthetic data.** These people, movies and ratings were generated offline "
+               "with planted tastes; they are not MovieLens.", icon=":material/science:")
+cols = st.columns(5)
+cols[0].metric("Users", f"{summary['users']:,}")
+cols[1].metric("Rated movies", f"{summary['movies']:,}")
+cols[2].metric("Ratings", f"{summary['ratings']:,}")
+cols[3].metric("Sparsity", f"{1 - summary['density']:.2%}",
+               help="Share of user x movie pairs without a rating.")
+cols[4].metric("Mean rating", f"{summary['mean_rating']:.2f}")
+st.caption(f"Read from `{stats['source']}`.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Stars given")
+    st.altair_chart(alt.Chart(stats["stars"]).mark_bar().encode(
+        x=alt.X("stars:O", title="stars"), y=alt.Y("ratings:Q", title="ratings"),
+        tooltip=["stars", alt.Tooltip("ratings:Q", format=",")]), width="stretch")
+with right:
+    st.subheader("Genres")
+    st.altair_chart(alt.Chart(stats["genres"]).mark_bar().encode(
+        x=alt.X("movies:Q", title="movies"), y=alt.Y("genre:N", sort="-x", title=None),
+        tooltip=["genre", "movies"]), width="stretch")
+
+st.subheader("The long tail")
+st.caption("Ratings per user and per movie, sorted from the most active down (log scale): a few "
+           "users and movies have most of the ratings.")
+tail = pd.concat([
+    pd.DataFrame({"rank": range(1, len(v) + 1), "ratings": v, "who": who})
+    for who, v in (("per user", stats["per_user"]), ("per movie", stats["per_movie"]))])
+st.altair_chart(alt.Chart(tail).mark_line().encode(
+    x=alt.X("rank:Q", title="rank"), y=alt.Y("ratings:Q", scale=alt.Scale(type="log"),
+                                             title="ratings"),
+    color=alt.Color("who:N", title=None), tooltip=["who", "rank", "ratings"]),
+    width="stretch")
+
+st.subheader("Most-rated movies")
+st.dataframe(stats["top"], hide_index=True, width="stretch", column_config={
+    "n_ratings": st.column_config.NumberColumn("ratings", format="%d"),
+    "mean_rating": st.column_config.NumberColumn("mean stars", format="%.2f")})
+
+st.subheader("What to train on")
+c1, c2, c3 = st.columns(3)
+fraction = c1.slider("Share of ratings to use", 0.01, 1.0, float(state.get(state.FRACTION)),
+                     0.01, help="The notebook's chop: a seeded random sample of the ratings.")
+test_size = c2.slider("Share held out for validation", 0.05, 0.5,
+                      float(state.get(state.TEST_SIZE)), 0.01,
+                      help="The notebook's split(.10).")
+seed = c3.number_input("Seed", 0, 2**31 - 1, int(state.get(state.SEED)), 1)
+try:
+    n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
+except ConfigError as exc:
+    st.error(str(exc))
+else:
+    state.put(state.FRACTION, fraction)
+    state.put(state.TEST_SIZE, test_size)
+    state.put(state.SEED, int(seed))
+    st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**.")
+    state.link("train", "Next: train a model")

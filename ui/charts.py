@@ -1,0 +1,57 @@
+"""Chart and diagram builders shared by the pages (pure functions: data in, chart out)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+METRICS = {"loss": "loss (cross-entropy or squared error)", "rmse": "RMSE (stars)",
+           "accuracy": "accuracy (exact star)"}
+
+
+def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
+    """Long table run / epoch / metric / split / value from per-epoch records."""
+    rows = []
+    for run_id, history in histories.items():
+        for record in history:
+            for metric in METRICS:
+                for split in ("train", "val"):
+                    value = record.get(f"{split}_{metric}")
+                    if value is not None:
+                        rows.append({"run": run_id, "epoch": record["epoch"],
+                                     "metric": metric, "split": "training" if split == "train"
+                                     else "validation", "value": value})
+    return pd.DataFrame(rows, columns=["run", "epoch", "metric", "split", "value"])
+
+
+def curve(frame: pd.DataFrame, metric: str, height: int = 260) -> alt.Chart:
+    """One metric per epoch: colour by run, dashes for training, solid for validation."""
+    data = frame[frame["metric"] == metric]
+    many = data["run"].nunique() > 1
+    color = alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=1)) \
+        if many else alt.Color("split:N", title=None, legend=alt.Legend(orient="bottom"))
+    return alt.Chart(data, height=height, title=METRICS[metric]).mark_line(point=True).encode(
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+        color=color,
+        strokeDash=alt.StrokeDash("split:N", title=None,
+                                  sort=["validation", "training"]),
+        tooltip=["run", "epoch", "split", alt.Tooltip("value:Q", format=".4f")],
+    )
+
+
+def architecture_dot(layers: list[dict]) -> str:
+    """Graphviz DOT of a model's layers (see ``Recommender.architecture``)."""
+    lines = ["digraph G {", 'rankdir=TB; node [shape=box, style="rounded,filled", '
+             'fillcolor="#fff7ed", color="#c2410c", fontname="Helvetica", fontsize=10];']
+    for layer in layers:
+        label = f"{layer['name']}\\n{layer['kind']}"
+        if layer["shape"]:
+            label += f"\\n{layer['shape']}"
+        if layer["params"]:
+            label += f"\\n{layer['params']:,} params"
+        lines.append(f'"{layer["name"]}" [label="{label}"];')
+        for source in layer["inputs"]:
+            lines.append(f'"{source}" -> "{layer["name"]}";')
+    lines.append("}")
+    return "\n".join(lines)

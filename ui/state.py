@@ -1,0 +1,224 @@
+"""Every ``st.cache_*`` and every session-state key of the dashboard, and small helpers the
+pages share. Pages read and write state only through this module."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from movierec import paths
+from movierec.config import DataConfig
+from movierec.data import Dataset, get_release, load_dataset
+from movierec.data.sources import locate
+from movierec.embeddings import ProjectionConfig, movie_map
+from movierec.errors import MovieRecError
+from movierec.jobs import JobManager
+from movierec.runs import Run, RunStore
+
+# --- pages ------------------------------------------------------------------------------------
+PAGES = {
+    "data": ("pages/data.py", "Data", ":material/database:"),
+    "train": ("pages/train.py", "Train", ":material/model_training:"),
+    "curves": ("pages/curves.py", "Learning curves", ":material/show_chart:"),
+    "explore": ("pages/explore.py", "Explore", ":material/scatter_plot:"),
+    "recommend": ("pages/recommend.py", "Recommend", ":material/recommend:"),
+}
+
+# --- session-state keys -----------------------------------------------------------------------
+DATASET = "dataset"            # name of the chosen dataset
+FRACTION = "fraction"          # share of ratings kept (the notebook's chop)
+TEST_SIZE = "test_size"        # share held out
+SEED = "seed"                  # seed of chop, split and training
+RUN_ID = "run_id"              # the selected run
+COMPARE = "compare"            # runs overlaid on the Learning curves page
+JOB_KEY = "job_key"            # this session's current training job
+RATINGS = "ratings"            # {dataset: {movie_id: stars}} rated on the Recommend page
+MAP_MOVIE = "map_movie"        # movie highlighted on the Explore map
+
+DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0}
+
+
+def get(key: str):
+    """A session value (with its default)."""
+    if key not in st.session_state:
+        st.session_state[key] = DEFAULTS.get(key)
+    return st.session_state[key]
+
+
+def put(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+def data_config() -> DataConfig:
+    """The data settings chosen on the Data page (validated)."""
+    return DataConfig(dataset=get(DATASET), fraction=float(get(FRACTION)),
+                      test_size=float(get(TEST_SIZE)), seed=int(get(SEED)))
+
+
+def my_ratings(dataset: str) -> dict[int, float]:
+    """This session's ratings of movies of ``dataset`` (a live dict: edit it in place)."""
+    all_ratings = st.session_state.setdefault(RATINGS, {})
+    return all_ratings.setdefault(dataset, {})
+
+
+# --- locations --------------------------------------------------------------------------------
+def data_dir() -> Path:
+    return paths.data_dir()
+
+
+def store() -> RunStore:
+    return RunStore()
+
+
+# --- caches -----------------------------------------------------------------------------------
+def source_stamp(name: str) -> tuple:
+    """What identifies the current copy of ``name`` (its files' paths, sizes and times);
+    empty when it is not here. Cached data keyed by it follows uploads and downloads."""
+    release = get_release(name)
+    if release.synthetic:
+        return ("generated",)
+    try:
+        source = locate(release, data_dir())
+    except MovieRecError:
+        return ()
+    if source is None:
+        return ()
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in source.files())
+
+
+def present(name: str) -> bool:
+    """Whether ``name`` is in the data dir (demo always is)."""
+    return bool(source_stamp(name))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _dataset(name: str, location: str, stamp: tuple) -> Dataset:
+    return load_dataset(name, data_dir=location, allow_download=False)
+
+
+def dataset(name: str) -> Dataset:
+    """The parsed dataset (a copy per caller). Raises DataError when it is not here."""
+    return _dataset(name, str(data_dir()), source_stamp(name))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _dataset_stats(name: str, location: str, stamp: tuple) -> dict:
+    ds = _dataset(name, location, stamp)
+    r = ds.ratings
+    per_user = r["user_id"].value_counts().to_numpy()
+    per_movie = r["movie_id"].value_counts().to_numpy()
+    stars = r["rating"].value_counts().sort_index()
+    genres = ds.movies.explode("genres")["genres"].dropna().value_counts()
+    table = ds.movie_table()
+    means = r.groupby("movie_id")["rating"].mean()
+    top = table.sort_values("n_ratings", ascending=False).head(20).copy()
+    top["mean_rating"] = means.reindex(top["movie_id"]).to_numpy()
+    top["genres"] = top["genres"].map(", ".join)
+    return {
+        "summary": ds.summary(),
+        "stars": pd.DataFrame({"stars": stars.index.astype(float), "ratings": stars.to_numpy()}),
+        "per_user": per_user, "per_movie": per_movie,
+        "genres": pd.DataFrame({"genre": genres.index.astype(str),
+                                "movies": genres.to_numpy()}),
+        "top": top[["movie_id", "title", "genres", "n_ratings", "mean_rating"]],
+        "source": ds.source,
+    }
+
+
+def dataset_stats(name: str) -> dict:
+    """The Data page's numbers and tables for ``name``."""
+    return _dataset_stats(name, str(data_dir()), source_stamp(name))
+
+
+def _stamp(run_id: str) -> float:
+    try:
+        return (store().path(run_id) / "config.json").stat().st_mtime_ns
+    except (OSError, MovieRecError):
+        return 0.0
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _run(run_id: str, root: str, stamp: float) -> Run:
+    return RunStore(root).load(run_id)
+
+
+def run(run_id: str) -> Run:
+    """A saved run, loaded once per version and shared by every session: never mutate it."""
+    return _run(run_id, str(store().root), _stamp(run_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _movie_map(run_id: str, root: str, stamp: float, config: ProjectionConfig) -> pd.DataFrame:
+    return movie_map(_run(run_id, root, stamp), config, RunStore(root))
+
+
+def movie_map_for(run_id: str, config: ProjectionConfig) -> pd.DataFrame:
+    """The run's movie map (computed once, then read from beside the run)."""
+    return _movie_map(run_id, str(store().root), _stamp(run_id), config)
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs(root: str, data: str, cache: str) -> JobManager:
+    return JobManager(runs_dir=root, data_dir=data, cache_dir=cache)
+
+
+def jobs() -> JobManager:
+    """The process-wide training queue shared by every browser session."""
+    return _jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def runs() -> list[dict]:
+    """Saved runs, newest first (broken ones included, marked)."""
+    return list(reversed(store().list()))
+
+
+def selected_run_id() -> str | None:
+    """The selected run if it still exists, else the newest sound run, else None."""
+    ok = [r["run_id"] for r in runs() if r["status"] == "ok"]
+    chosen = st.session_state.get(RUN_ID)
+    if chosen in ok:
+        return chosen
+    chosen = ok[0] if ok else None
+    put(RUN_ID, chosen)
+    return chosen
+
+
+def link(page: str, label: str | None = None) -> None:
+    """A link to another page; as plain words when the page runs on its own (tests)."""
+    path, title, icon = PAGES[page]
+    try:
+        st.page_link(path, label=label or title, icon=icon)
+    except Exception:  # noqa: BLE001 - outside st.navigation there is nothing to link to
+        st.markdown(f"Go to the **{title}** page.")
+
+
+def guard_run() -> Run:
+    """The selected run, or a note with a link to the Train page and a stop."""
+    run_id = selected_run_id()
+    if run_id is None:
+        st.info("There is no trained run yet. Train one first.")
+        link("train", "Train a model")
+        st.stop()
+    try:
+        return run(run_id)
+    except MovieRecError as exc:
+        st.error(f"The selected run cannot be used: {exc}")
+        link("train", "Pick or train another run")
+        st.stop()
+
+
+def dataset_label(name: str) -> str:
+    release = get_release(name)
+    mark = "synthetic" if release.synthetic else ("here" if present(name) else "not here")
+    return f"{name} · {release.title} · {mark}"
+
+
+def env_note() -> str:
+    """Where data and runs live, for the sidebar."""
+    return (f"Data: `{data_dir()}`  \nRuns: `{store().root}`"
+            + ("" if os.environ.get("MOVIEREC_DATA_DIR") else "  \n(set MOVIEREC_DATA_DIR to use "
+               "a folder of MovieLens zips you already have)"))
