@@ -78,6 +78,7 @@ class Job:
     message: str = ""
     run_id: str | None = None
     history: list[dict] = field(default_factory=list)
+    start_epochs: int = 0           # epochs the run had before this job
     batches: tuple[int, int] = (0, 0)
     submitted: float = field(default_factory=time.time)
     finished: float | None = None
@@ -97,7 +98,7 @@ class Job:
         with self._lock:
             return {"key": self.key, "status": self.status, "message": self.message,
                     "run_id": self.run_id, "history": list(self.history),
-                    "batches": self.batches, "planned_epochs": self.spec.planned_epochs,
+                    "start_epochs": self.start_epochs, "batches": self.batches, "planned_epochs": self.spec.planned_epochs,
                     "model": self.spec.model_name, "submitted": self.submitted,
                     "finished": self.finished}
 
@@ -227,7 +228,8 @@ class JobManager:
         except MovieRecError as exc:
             job._update(status="failed", finished=time.time(), message=str(exc))
             return
-        job._update(run_id=training.run.run_id, history=list(training.run.history))
+        job._update(run_id=training.run.run_id, history=list(training.run.history),
+                    start_epochs=training.run.epochs)
         self._train(job, training)
 
     def _train(self, job: Job, training: Training) -> None:

@@ -9,10 +9,10 @@ import streamlit as st
 
 from movierec.config import TrainConfig, from_dict, to_dict
 from movierec.errors import ConfigError, MovieRecError
-from movierec.jobs import ACTIVE, JobSpec
+from movierec.jobs import JobSpec
 from movierec.models import DEFAULT_MODEL, MODELS, get_model_spec
 from movierec.presets import PRESETS
-from ui import charts, state
+from ui import charts, state, views
 
 st.title("Train")
 st.caption("Choose a model and its hyperparameters; training runs in the background and its "
@@ -143,65 +143,9 @@ if submitted and model_config is not None:
                        "ready, no need to train again.")
 
 
-def render_job(snap: dict) -> None:
-    history = snap["history"]
-    planned = snap["planned_epochs"]
-    done_batches, total_batches = snap["batches"]
-    epochs_done = len(history) - (history[0]["epoch"] - 1 if history else 0)
-    if snap["status"] == "queued":
-        st.info("Waiting for the trainer (another training is running)...")
-    elif snap["status"] == "running":
-        part = done_batches / total_batches if total_batches else 0.0
-        fraction = min((min(epochs_done, planned - 1) + part) / max(planned, 1), 1.0)
-        st.progress(fraction, text=f"epoch {min(epochs_done + 1, planned)} of {planned}, "
-                                   f"batch {done_batches:,} of {total_batches:,}")
-    if history:
-        last = history[-1]
-        cols = st.columns(4)
-        cols[0].metric("Epoch", last["epoch"])
-        cols[1].metric("Validation RMSE", f"{last['val_rmse']:.4f}")
-        cols[2].metric("Validation accuracy", f"{last['val_accuracy']:.4f}")
-        cols[3].metric("Validation loss", f"{last['val_loss']:.4f}")
-        frame = charts.history_frame({snap["run_id"] or "this run": history})
-        st.altair_chart(charts.curve(frame, "loss"), width="stretch")
-    elif snap["status"] == "running":
-        st.caption("The curve appears after the first epoch.")
-
-
-@st.fragment(run_every=1.0)
-def live_job(key: str) -> None:
-    job = state.jobs().get(key)
-    if job is None:
-        return
-    snap = job.snapshot()
-    render_job(snap)
-    if snap["status"] in ACTIVE:
-        if st.button("Stop training", key="stop_job"):
-            job.stop()
-            st.toast("Stopping after the current batch; finished epochs are kept.")
-    else:
-        st.rerun()
-
-
-job_key = state.get(state.JOB_KEY)
-job = state.jobs().get(job_key) if job_key else None
-if job is not None:
+if state.get(state.JOB_KEY):
     st.subheader("Training")
-    snap = job.snapshot()
-    if snap["status"] in ACTIVE:
-        live_job(job_key)
-    else:
-        render_job(snap)
-        if snap["status"] == "done":
-            st.success(f"Run **{snap['run_id']}** is ready ({snap['message']}).")
-            if snap["run_id"]:
-                state.put(state.RUN_ID, snap["run_id"])
-        elif snap["status"] == "stopped":
-            st.warning(f"Training stopped: {snap['message']}.")
-            if snap["run_id"]:
-                state.put(state.RUN_ID, snap["run_id"])
-        else:
-            st.error(f"Training failed: {snap['message']}")
+    views.training_status()
 
 st.subheader("Runs")
 rows = state.runs()

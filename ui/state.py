@@ -15,6 +15,7 @@ from movierec.data import Dataset, get_release, load_dataset
 from movierec.data.sources import locate
 from movierec.embeddings import ProjectionConfig, movie_map
 from movierec.errors import MovieRecError
+from movierec.inference import fold_in
 from movierec.jobs import JobManager
 from movierec.runs import Run, RunStore
 
@@ -142,7 +143,11 @@ def _stamp(run_id: str) -> float:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _run(run_id: str, root: str, stamp: float) -> Run:
-    return RunStore(root).load(run_id)
+    loaded = RunStore(root).load(run_id)
+    # The first optimiser step in a process imports a good part of torch (about 2 s); pay it
+    # here, while the page loads, rather than after the click that asks for suggestions.
+    fold_in(loaded.model, [0], [loaded.rating_scale[-1]])
+    return loaded
 
 
 def run(run_id: str) -> Run:
