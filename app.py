@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from ui.state import PAGES
+from ui import state
 
 st.set_page_config(page_title="movierec", page_icon="🎬", layout="wide")
-navigation = st.navigation([st.Page(path, title=title, icon=icon)
-                            for path, title, icon in PAGES.values()])
-navigation.run()
+state.warm_up()
+state.navigation().run()

@@ -170,23 +170,33 @@ def because(run: Run, movie_ids, rated: Mapping[int, float]) -> list[int | None]
     return [int(liked[i]) for i in best]
 
 
-def starter_movies(run: Run, n: int = 12, exclude=()) -> pd.DataFrame:
-    """Popular movies from varied genres for a newcomer to rate (as MovieLens does): the most
-    rated movies, taking at most two per distinctive genre."""
+def starter_movies(run: Run, n: int = 12, exclude=(), max_similarity: float = 0.5) \
+        -> pd.DataFrame:
+    """Popular, varied movies for a newcomer to rate (as MovieLens does): the most rated
+    movies, at most two per distinctive genre, skipping any whose embedding is closer than
+    ``max_similarity`` (cosine) to one already picked, so that sequels do not crowd the strip.
+    """
     from movierec.embeddings import distinctive_genre
 
     table = run.movie_table()
     table = table[~table["movie_id"].isin(list(exclude)) & (table["n_ratings"] > 0)]
     table = table.sort_values("n_ratings", ascending=False, kind="stable").head(max(20 * n, 200))
     table = table.assign(genre=distinctive_genre(table["genres"]))
-    picked, per_genre = [], {}
-    for row in table.itertuples():
-        if per_genre.get(row.genre, 0) < 2:
-            picked.append(row.Index)
-            per_genre[row.genre] = per_genre.get(row.genre, 0) + 1
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(run.model.item_embeddings().detach().float(), dim=1)
+        emb = emb[torch.as_tensor(run.item_ids.index(table["movie_id"].to_numpy()))]
+        sims = (emb @ emb.T).cpu().numpy()
+    picked: list[int] = []
+    per_genre: dict[str, int] = {}
+    for position, genre in enumerate(table["genre"]):
+        if per_genre.get(genre, 0) >= 2 or (picked and sims[position, picked].max()
+                                            > max_similarity):
+            continue
+        picked.append(position)
+        per_genre[genre] = per_genre.get(genre, 0) + 1
         if len(picked) == n:
             break
-    return table.loc[picked].drop(columns="genre").reset_index(drop=True)
+    return table.iloc[picked].drop(columns="genre").reset_index(drop=True)
 
 
 _ARTICLE = re.compile(r"^(?P<name>.*?), (?P<article>the|a|an|les|la|le|l'|il|el|das|der|die)"

@@ -98,7 +98,8 @@ class Job:
         with self._lock:
             return {"key": self.key, "status": self.status, "message": self.message,
                     "run_id": self.run_id, "history": list(self.history),
-                    "start_epochs": self.start_epochs, "batches": self.batches, "planned_epochs": self.spec.planned_epochs,
+                    "start_epochs": self.start_epochs, "batches": self.batches,
+                    "planned_epochs": self.spec.planned_epochs,
                     "model": self.spec.model_name, "submitted": self.submitted,
                     "finished": self.finished}
 

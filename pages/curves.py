@@ -7,6 +7,7 @@ import streamlit as st
 from movierec.errors import MovieRecError
 from ui import charts, state
 
+state.through_app()
 st.title("Learning curves")
 st.caption("Training (dashed) and validation (solid) metrics per epoch; pick several runs to "
            "compare them.")
@@ -41,7 +42,7 @@ if frame.empty:
 
 cols = st.columns(3)
 for col, metric in zip(cols, charts.METRICS, strict=True):
-    col.altair_chart(charts.curve(frame, metric), width="stretch")
+    col.altair_chart(charts.curve(frame, metric, height=320), width="stretch")
 
 st.subheader("Final metrics")
 table = pd.DataFrame(finals)[["run_id", "model", "dataset", "fraction", "epochs", "val_rmse",

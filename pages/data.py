@@ -13,6 +13,7 @@ from movierec.errors import ConfigError, MovieRecError
 from movierec.split import split_sizes
 from ui import state
 
+state.through_app()
 st.title("Data")
 st.caption("Pick a MovieLens release and the slice of it to learn from.")
 

@@ -11,6 +11,7 @@ from movierec.errors import MovieRecError
 from movierec.inference import find_movies, similar
 from ui import state
 
+state.through_app()
 st.title("Explore")
 st.caption("Each dot is a movie placed by its learned embedding: movies the model treats alike "
            "sit together. Click one, or search for it, to list its nearest neighbours.")

@@ -15,6 +15,7 @@ from ui import state, views
 
 MIN_RATINGS = 3
 
+state.through_app()
 st.title("Recommend")
 st.caption("Rate a few movies you know; from three ratings on you get suggestions fitted to "
            "your taste (the model itself never changes).")

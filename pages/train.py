@@ -14,6 +14,7 @@ from movierec.models import DEFAULT_MODEL, MODELS, get_model_spec
 from movierec.presets import PRESETS
 from ui import charts, state, views
 
+state.through_app()
 st.title("Train")
 st.caption("Choose a model and its hyperparameters; training runs in the background and its "
            "learning curve grows epoch by epoch.")
@@ -126,7 +127,7 @@ if model_config is not None:
         d1, d2 = st.columns([2, 3])
         d1.graphviz_chart(charts.architecture_dot(layers))
         table = pd.DataFrame([{k: v for k, v in x.items() if k != "inputs"} for x in layers])
-        d2.dataframe(table, hide_index=True, width="stretch")
+        d2.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1))
         d2.metric("Parameters", f"{int(table['params'].sum()):,}")
 
 if submitted and model_config is not None:

@@ -3,8 +3,11 @@ pages share. Pages read and write state only through this module."""
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -13,11 +16,14 @@ from movierec import paths
 from movierec.config import DataConfig
 from movierec.data import Dataset, get_release, load_dataset
 from movierec.data.sources import locate
-from movierec.embeddings import ProjectionConfig, movie_map
 from movierec.errors import MovieRecError
-from movierec.inference import fold_in
-from movierec.jobs import JobManager
-from movierec.runs import Run, RunStore
+
+if TYPE_CHECKING:  # torch and scikit-learn load in the background (see warm_up)
+    from movierec.embeddings import ProjectionConfig
+    from movierec.jobs import JobManager
+    from movierec.runs import Run, RunStore
+
+HEAVY_MODULES = ("movierec.jobs", "movierec.inference", "movierec.embeddings")
 
 # --- pages ------------------------------------------------------------------------------------
 PAGES = {
@@ -27,6 +33,31 @@ PAGES = {
     "explore": ("pages/explore.py", "Explore", ":material/scatter_plot:"),
     "recommend": ("pages/recommend.py", "Recommend", ":material/recommend:"),
 }
+
+
+
+def navigation():
+    """The app's page router (app.py runs it)."""
+    return st.navigation([st.Page(path, title=title, icon=icon)
+                          for path, title, icon in PAGES.values()])
+
+
+def through_app() -> None:
+    """Make sure a page runs inside app.py's navigation.
+
+    Because the folder is called ``pages/``, the first visit to a page's URL after the server
+    starts runs that file the old way (Streamlit's pages-directory mode), without app.py's
+    layout and page titles. Registering the navigation and rerunning switches the whole server
+    to ``st.navigation`` for good. Pages loaded on their own (AppTest) are left alone.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the old mode
+        return
+    if PagesManager.uses_pages_directory:
+        navigation()
+        st.rerun()
+
 
 # --- session-state keys -----------------------------------------------------------------------
 DATASET = "dataset"            # name of the chosen dataset
@@ -71,7 +102,22 @@ def data_dir() -> Path:
 
 
 def store() -> RunStore:
+    from movierec.runs import RunStore
+
     return RunStore()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up() -> threading.Thread:
+    """Import torch and scikit-learn in the background once per server, so that the first page
+    shows without waiting for them and later pages find them loaded."""
+    def load() -> None:
+        for name in HEAVY_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="movierec-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 # --- caches -----------------------------------------------------------------------------------
@@ -143,6 +189,9 @@ def _stamp(run_id: str) -> float:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _run(run_id: str, root: str, stamp: float) -> Run:
+    from movierec.inference import fold_in
+    from movierec.runs import RunStore
+
     loaded = RunStore(root).load(run_id)
     # The first optimiser step in a process imports a good part of torch (about 2 s); pay it
     # here, while the page loads, rather than after the click that asks for suggestions.
@@ -157,6 +206,9 @@ def run(run_id: str) -> Run:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _movie_map(run_id: str, root: str, stamp: float, config: ProjectionConfig) -> pd.DataFrame:
+    from movierec.embeddings import movie_map
+    from movierec.runs import RunStore
+
     return movie_map(_run(run_id, root, stamp), config, RunStore(root))
 
 
@@ -167,6 +219,8 @@ def movie_map_for(run_id: str, config: ProjectionConfig) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False)
 def _jobs(root: str, data: str, cache: str) -> JobManager:
+    from movierec.jobs import JobManager
+
     return JobManager(runs_dir=root, data_dir=data, cache_dir=cache)
 
 
