@@ -18,11 +18,12 @@ st.title("Data")
 st.caption("Pick a MovieLens release and the slice of it to learn from.")
 
 names = list(RELEASES)
-current = state.get(state.DATASET)
-name = st.selectbox("Dataset", names, index=names.index(current) if current in names else 1,
-                    format_func=state.dataset_label, key="data_dataset_select")
-if name != current:
-    state.put(state.DATASET, name)
+if state.get(state.DATASET) not in names:
+    state.put(state.DATASET, "ml-1m")
+st.session_state["data_dataset_select"] = state.get(state.DATASET)
+name = st.selectbox("Dataset", names, format_func=state.dataset_label, key="data_dataset_select",
+                    on_change=lambda: state.put(state.DATASET,
+                                                st.session_state["data_dataset_select"]))
 release = get_release(name)
 st.caption(release.note)
 

@@ -1,0 +1,199 @@
+"""Every dashboard page under Streamlit's AppTest, on the synthetic demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from movierec.runs import RunStore
+from tests.data import tiny
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 120
+
+
+def page(name: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    for key, value in {"dataset": "demo", **state}.items():
+        at.session_state[key] = value
+    return at
+
+
+def no_exception(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.caption]
+    for kind in ("info", "warning", "error", "success"):
+        parts += [m.value for m in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def saved_run(mf_demo_run):
+    RunStore().save(mf_demo_run)
+    return mf_demo_run
+
+
+# --- Data -------------------------------------------------------------------------------------
+def test_data_page_on_demo():
+    at = no_exception(page("data").run())
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Users"] == "1,000" and metrics["Ratings"] == "98,139"
+    assert "Synthetic data" in texts(at)
+    assert "Training on **88,325** ratings, validating on **9,814**" in texts(at)
+    assert len(at.get("vega_lite_chart")) == 3
+    top = at.dataframe[0].value
+    assert len(top) == 20 and top["n_ratings"].is_monotonic_decreasing
+    at.slider[0].set_value(0.5).run()
+    no_exception(at)
+    assert "Training on **44,163** ratings, validating on **4,907**" in texts(at)
+
+
+def test_data_page_offers_download_upload_and_demo_when_absent():
+    at = no_exception(page("data", dataset="ml-1m").run())
+    assert "is not in the data folder" in texts(at)
+    labels = [b.label for b in at.button]
+    assert "Download ml-1m" in labels and "Use the synthetic demo set" in labels
+    assert len(at.get("file_uploader")) == 1
+    next(b for b in at.button if b.label == "Use the synthetic demo set").click().run()
+    no_exception(at)
+    assert at.session_state["dataset"] == "demo" and at.metric[0].value == "1,000"
+
+
+def test_data_page_download_through_a_local_server(server, monkeypatch):
+    server.routes["/ml-100k.zip"] = (tiny.release_zip("ml-100k"), "ok")
+    monkeypatch.setenv("MOVIEREC_MIRROR", server.url)
+    at = no_exception(page("data", dataset="ml-100k").run())
+    next(b for b in at.button if b.label == "Download ml-100k").click().run()
+    no_exception(at)
+    assert {m.label: m.value for m in at.metric}["Ratings"] == "5"
+
+
+def test_data_page_says_when_the_download_fails(monkeypatch):
+    monkeypatch.setenv("MOVIEREC_MIRROR", "http://127.0.0.1:9/")
+    at = no_exception(page("data", dataset="ml-1m").run())
+    next(b for b in at.button if b.label == "Download ml-1m").click().run()
+    no_exception(at)
+    assert "The download did not work" in texts(at) and "offline" in texts(at)
+
+
+# --- Train ------------------------------------------------------------------------------------
+def test_train_page_trains_shows_the_curve_and_lists_the_run():
+    at = no_exception(page("train").run())
+    assert {m.label for m in at.metric} == {"Parameters"}
+    at.selectbox(key="train_model").set_value("mf").run()
+    at.number_input(key="train_train_epochs").set_value(2)
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    no_exception(at)
+    from ui import state
+    job = state.jobs().get(at.session_state["job_key"])
+    assert state.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
+    at.run()
+    no_exception(at)
+    assert "is ready" in texts(at)
+    runs = RunStore().list()
+    assert len(runs) == 1 and runs[0]["epochs"] == 2 and runs[0]["model"] == "mf"
+    assert at.session_state["run_id"] == runs[0]["run_id"]
+    assert len(at.get("vega_lite_chart")) >= 1
+    # The same settings again are instant: no second training.
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    assert "were trained before" in texts(at)
+    assert len(RunStore().list()) == 1
+
+
+def test_train_page_refuses_impossible_settings():
+    at = no_exception(page("train").run())
+    at.number_input(key="train_seednet_dropout").set_value(1.5)
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    no_exception(at)
+    assert at.session_state["job_key"] is None and RunStore().list() == []
+    assert "cannot be trained" in texts(at) and "dropout" in texts(at)
+
+
+def test_train_page_without_data_points_to_the_data_page():
+    at = no_exception(page("train", dataset="ml-1m").run())
+    assert "is not here yet" in texts(at) and "Data" in texts(at)
+
+
+# --- Learning curves --------------------------------------------------------------------------
+def test_curves_page(saved_run):
+    at = no_exception(page("curves").run())
+    assert len(at.get("vega_lite_chart")) == 3
+    table = at.dataframe[0].value
+    assert table["val_rmse"].iloc[0] == pytest.approx(saved_run.metrics()["val_rmse"])
+    assert len(at.get("download_button")) == 1
+
+
+def test_curves_page_without_runs():
+    at = no_exception(page("curves").run())
+    assert "no runs yet" in texts(at)
+
+
+# --- Explore ----------------------------------------------------------------------------------
+def test_explore_page_maps_and_lists_neighbours(saved_run):
+    at = page("explore")
+    at.session_state["explore_method"] = "PCA"
+    no_exception(at.run())
+    assert "movies shown" in texts(at)
+    at.text_input(key="explore_query").input("silent").run()
+    no_exception(at)
+    assert at.subheader[0].value.startswith("Nearest neighbours of")
+    neighbours = at.dataframe[0].value
+    assert len(neighbours) == 10 and neighbours["similarity"].is_monotonic_decreasing
+
+
+def test_explore_page_without_runs():
+    at = no_exception(page("explore").run())
+    assert "no trained run" in texts(at)
+
+
+# --- Recommend --------------------------------------------------------------------------------
+def test_recommend_page_suggests_from_three_ratings(saved_run):
+    table = saved_run.movie_table().sort_values("n_ratings", ascending=False)
+    rated = {int(m): 5.0 for m in table["movie_id"].head(3)}
+    at = no_exception(page("recommend").run())
+    assert "Rate at least 3 movies" in texts(at)
+    at.session_state["ratings"] = {"demo": dict(rated)}
+    no_exception(at.run())
+    suggestions = at.dataframe[-1].value
+    assert len(suggestions) == 10
+    assert not set(suggestions["title"]) & set(table.set_index("movie_id").loc[list(rated),
+                                                                                 "title"])
+    assert suggestions["because you rated"].isin(
+        table.set_index("movie_id").loc[list(rated), "title"]).all()
+    assert "ranked in" in texts(at)
+    at.text_input(key="rec_query").input("silent").run()
+    no_exception(at)
+    assert len(at.get("feedback")) >= 12
+
+
+def test_recommend_page_trains_for_a_newcomer():
+    at = no_exception(page("recommend").run())
+    assert "No model is trained yet" in texts(at)
+    next(b for b in at.button if b.label.startswith("Train the recommended model")).click().run()
+    no_exception(at)
+    from ui import state
+    job = state.jobs().get(at.session_state["job_key"])
+    assert state.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
+    no_exception(at.run())
+    assert "Popular picks to start with" in texts(at)
+
+
+# --- The whole app ----------------------------------------------------------------------------
+def test_app_routes_every_page(saved_run):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset"] = "demo"
+    no_exception(at.run())
+    assert at.title[0].value == "Data"
+    for path, title in [("pages/train.py", "Train"), ("pages/curves.py", "Learning curves"),
+                        ("pages/explore.py", "Explore"), ("pages/recommend.py", "Recommend")]:
+        at.switch_page(path)
+        if title == "Explore":
+            at.session_state["explore_method"] = "PCA"
+        no_exception(at.run())
+        assert at.title[0].value == title
