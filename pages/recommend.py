@@ -78,6 +78,43 @@ def movie_line(row) -> str:
     return f"**{row['title']}**  \n{', '.join(row['genres'])}{year} · {row['n_ratings']:,} ratings"
 
 
+def suggestions(known: dict[int, float]) -> None:
+    st.subheader("Suggestions for you")
+    if len(known) < MIN_RATINGS:
+        st.info(f"Rate at least {MIN_RATINGS} movies below to get suggestions "
+                f"({len(known)} so far).")
+        return
+    genres = sorted({g for gs in table["genres"] for g in gs})
+    f1, f2, f3 = st.columns(3)
+    wanted = f1.multiselect("Only these genres", genres, key="rec_genres")
+    popular = f2.slider("Only movies with at least this many ratings", 1, 500, 20,
+                        key="rec_min")
+    top = f3.slider("How many", 5, 50, 10, key="rec_top")
+    try:
+        started = time.perf_counter()
+        result = recommend(run, known, top=top, min_ratings=popular, genres=wanted or None)
+        reasons = because(run, result["movie_id"].tolist(), known)
+        took = time.perf_counter() - started
+    except MovieRecError as exc:
+        st.error(str(exc))
+        return
+    if result.empty:
+        st.warning("Nothing left after these filters; loosen them.")
+        return
+    result["because you rated"] = [table.loc[r, "title"] if r is not None else ""
+                                   for r in reasons]
+    result["genres"] = result["genres"].map(", ".join)
+    st.dataframe(result[["title", "year", "genres", "predicted_rating", "because you rated",
+                         "n_ratings"]], hide_index=True, width="stretch", column_config={
+        "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
+        "year": st.column_config.NumberColumn("year", format="%d"),
+        "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
+    st.caption(f"Fitted to your {len(known)} ratings and ranked in {took * 1000:.0f} ms.")
+
+
+suggestions({m: s for m, s in ratings.items() if m in run.item_ids})
+st.divider()
+
 find, mine = st.columns([3, 2], gap="large")
 with find:
     st.subheader("Rate movies")
@@ -138,32 +175,3 @@ with mine:
             st.success(f"Imported {len(frame)} ratings from {uploaded.name}.")
             st.rerun()
 
-st.divider()
-st.subheader("Suggestions for you")
-if len(known) < MIN_RATINGS:
-    st.info(f"Rate at least {MIN_RATINGS} movies to get suggestions ({len(known)} so far).")
-    st.stop()
-genres = sorted({g for gs in table["genres"] for g in gs})
-f1, f2, f3 = st.columns(3)
-wanted = f1.multiselect("Only these genres", genres, key="rec_genres")
-popular = f2.slider("Only movies with at least this many ratings", 1, 500, 20, key="rec_min")
-top = f3.slider("How many", 5, 50, 10, key="rec_top")
-try:
-    started = time.perf_counter()
-    result = recommend(run, known, top=top, min_ratings=popular, genres=wanted or None)
-    reasons = because(run, result["movie_id"].tolist(), known)
-    took = time.perf_counter() - started
-except MovieRecError as exc:
-    st.error(str(exc))
-    st.stop()
-if result.empty:
-    st.warning("Nothing left after these filters; loosen them.")
-    st.stop()
-result["because you rated"] = [table.loc[r, "title"] if r is not None else "" for r in reasons]
-result["genres"] = result["genres"].map(", ".join)
-st.dataframe(result[["title", "year", "genres", "predicted_rating", "because you rated",
-                     "n_ratings"]], hide_index=True, width="stretch", column_config={
-    "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
-    "year": st.column_config.NumberColumn("year", format="%d"),
-    "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
-st.caption(f"Fitted to your {len(known)} ratings and ranked in {took * 1000:.0f} ms.")

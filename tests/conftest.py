@@ -70,3 +70,11 @@ def seednet_demo_run(_demo_pristine):
     in a few epochs (shared: never mutate it)."""
     return train_demo(_demo_pristine, "seednet", 10, {"dropout": 0.1, "embedding_dropout": 0.1},
                       batch_size=512).run
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Let fixtures see whether the test failed (the browser test screenshots failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
