@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m ui.launch
 
 lint: $(STAMP)
 	$(BIN)/ruff check movierec tests ui pages app.py benchmarks

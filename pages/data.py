@@ -107,13 +107,13 @@ with right:
         tooltip=["genre", "movies"]), width="stretch")
 
 st.subheader("The long tail")
-st.caption("Ratings per user and per movie, sorted from the most active down (log scale): a few "
-           "users and movies have most of the ratings.")
-tail = pd.concat([
-    pd.DataFrame({"rank": range(1, len(v) + 1), "ratings": v, "who": who})
-    for who, v in (("per user", stats["per_user"]), ("per movie", stats["per_movie"]))])
+st.caption("Ratings per user and per movie, sorted from the most active down (both axes log "
+           "scale): a few users and movies have most of the ratings.")
+tail = pd.concat([stats[key].assign(who=who)
+                  for who, key in (("per user", "per_user"), ("per movie", "per_movie"))])
 st.altair_chart(alt.Chart(tail).mark_line().encode(
-    x=alt.X("rank:Q", title="rank"), y=alt.Y("ratings:Q", scale=alt.Scale(type="log"),
+    x=alt.X("rank:Q", title="rank (log scale)", scale=alt.Scale(type="log")),
+    y=alt.Y("ratings:Q", scale=alt.Scale(type="log"),
                                              title="ratings"),
     color=alt.Color("who:N", title=None), tooltip=["who", "rank", "ratings"]),
     width="stretch")

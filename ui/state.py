@@ -9,12 +9,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from movierec import paths
 from movierec.config import DataConfig
-from movierec.data import Dataset, get_release, load_dataset
+from movierec.data import get_release, load_dataset
 from movierec.data.sources import locate
 from movierec.errors import MovieRecError
 
@@ -109,11 +110,17 @@ def store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def warm_up() -> threading.Thread:
-    """Import torch and scikit-learn in the background once per server, so that the first page
-    shows without waiting for them and later pages find them loaded."""
+    """Import torch and scikit-learn in the background, once per server. app.py calls this
+    after the first page has run, so that page shows without waiting for them (or sharing the
+    CPU with them) and the pages after it find them loaded."""
     def load() -> None:
         for name in HEAVY_MODULES:
             importlib.import_module(name)
+        import torch
+
+        # An optimiser's first step imports another part of torch (about 2 s); take it now.
+        weight = torch.zeros(1, requires_grad=True)
+        torch.optim.LBFGS([weight], max_iter=1).step(lambda: (weight - 1).square().sum())
 
     thread = threading.Thread(target=load, name="movierec-warm-up", daemon=True)
     thread.start()
@@ -142,21 +149,11 @@ def present(name: str) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _dataset(name: str, location: str, stamp: tuple) -> Dataset:
-    return load_dataset(name, data_dir=location, allow_download=False)
-
-
-def dataset(name: str) -> Dataset:
-    """The parsed dataset (a copy per caller). Raises DataError when it is not here."""
-    return _dataset(name, str(data_dir()), source_stamp(name))
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
 def _dataset_stats(name: str, location: str, stamp: tuple) -> dict:
-    ds = _dataset(name, location, stamp)
+    ds = load_dataset(name, data_dir=location, allow_download=False)
     r = ds.ratings
-    per_user = r["user_id"].value_counts().to_numpy()
-    per_movie = r["movie_id"].value_counts().to_numpy()
+    per_user = _long_tail(r["user_id"].value_counts().to_numpy())
+    per_movie = _long_tail(r["movie_id"].value_counts().to_numpy())
     stars = r["rating"].value_counts().sort_index()
     genres = ds.movies.explode("genres")["genres"].dropna().value_counts()
     table = ds.movie_table()
@@ -173,6 +170,14 @@ def _dataset_stats(name: str, location: str, stamp: tuple) -> dict:
         "top": top[["movie_id", "title", "genres", "n_ratings", "mean_rating"]],
         "source": ds.source,
     }
+
+
+def _long_tail(counts, points: int = 200) -> pd.DataFrame:
+    """Sorted counts (descending) at about ``points`` log-spaced ranks: the curve's shape without
+    shipping every user or movie to the browser."""
+
+    ranks = np.unique(np.geomspace(1, len(counts), points).round().astype(int))
+    return pd.DataFrame({"rank": ranks, "ratings": counts[ranks - 1]})
 
 
 def dataset_stats(name: str) -> dict:
