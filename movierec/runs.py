@@ -233,11 +233,18 @@ class RunStore:
 
     # --- reading ------------------------------------------------------------------------------
     def ids(self) -> list[str]:
-        """Run ids, oldest first (by creation order of their folders' names and times)."""
+        """Run ids, least recently saved first."""
         if not self.root.is_dir():
             return []
         folders = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        return [p.name for p in sorted(folders, key=lambda p: (p.stat().st_mtime, p.name))]
+
+        def saved_at(folder: Path) -> float:
+            # config.json is rewritten by every save and by nothing else (a folder's own time
+            # also moves when a projection is stored beside the run).
+            config = folder / "config.json"
+            return (config if config.is_file() else folder).stat().st_mtime
+
+        return [p.name for p in sorted(folders, key=lambda p: (saved_at(p), p.name))]
 
     def resolve(self, ref: str) -> str:
         """A run id from ``ref``: an id, a unique prefix of one, or ``latest``.

@@ -114,22 +114,6 @@ except ConfigError as exc:
     model_config = train_config = None
     st.error(f"These settings cannot be trained: {exc}")
 
-if model_config is not None:
-    with st.expander("Network diagram", expanded=model_name == "seednet"):
-        from movierec.data import get_release
-        try:
-            ds_summary = state.dataset_stats(data_config.dataset)["summary"]
-            n_users, n_items = ds_summary["users"], ds_summary["movies"]
-            scale = tuple(ds_summary["rating_scale"])
-        except MovieRecError:
-            n_users, n_items, scale = 1, 1, get_release(data_config.dataset).rating_scale
-        layers = spec.build(n_users, n_items, scale, model_config).architecture()
-        d1, d2 = st.columns([2, 3])
-        d1.graphviz_chart(charts.architecture_dot(layers))
-        table = pd.DataFrame([{k: v for k, v in x.items() if k != "inputs"} for x in layers])
-        d2.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1))
-        d2.metric("Parameters", f"{int(table['params'].sum()):,}")
-
 if submitted and model_config is not None:
     try:
         job = state.jobs().submit(JobSpec.new(data_config, model_name, model_config,
@@ -147,6 +131,22 @@ if submitted and model_config is not None:
 if state.get(state.JOB_KEY):
     st.subheader("Training")
     views.training_status()
+
+if model_config is not None:
+    with st.expander("Network diagram", expanded=not state.get(state.JOB_KEY)):
+        from movierec.data import get_release
+        try:
+            ds_summary = state.dataset_stats(data_config.dataset)["summary"]
+            n_users, n_items = ds_summary["users"], ds_summary["movies"]
+            scale = tuple(ds_summary["rating_scale"])
+        except MovieRecError:
+            n_users, n_items, scale = 1, 1, get_release(data_config.dataset).rating_scale
+        layers = spec.build(n_users, n_items, scale, model_config).architecture()
+        d1, d2 = st.columns([2, 3])
+        d1.graphviz_chart(charts.architecture_dot(layers))
+        table = pd.DataFrame([{k: v for k, v in x.items() if k != "inputs"} for x in layers])
+        d2.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1))
+        d2.metric("Parameters", f"{int(table['params'].sum()):,}")
 
 st.subheader("Runs")
 rows = state.runs()

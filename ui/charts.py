@@ -28,14 +28,17 @@ def curve(frame: pd.DataFrame, metric: str, height: int = 260) -> alt.Chart:
     """One metric per epoch: colour by run, dashes for training, solid for validation."""
     data = frame[frame["metric"] == metric]
     many = data["run"].nunique() > 1
-    color = alt.Color("run:N", title="run", legend=alt.Legend(orient="bottom", columns=1)) \
-        if many else alt.Color("split:N", title=None, legend=alt.Legend(orient="bottom"))
+    bottom = {"orient": "bottom", "direction": "vertical", "labelLimit": 360}
+    color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                      legend=alt.Legend(**bottom)) if many else \
+        alt.Color("split:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                  legend=alt.Legend(**bottom))
     return alt.Chart(data, height=height, title=METRICS[metric]).mark_line(point=True).encode(
         x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
         color=color,
-        strokeDash=alt.StrokeDash("split:N", title=None,
-                                  sort=["validation", "training"]),
+        strokeDash=alt.StrokeDash("split:N", title=None, sort=["validation", "training"],
+                                  legend=alt.Legend(**bottom) if many else None),
         tooltip=["run", "epoch", "split", alt.Tooltip("value:Q", format=".4f")],
     )
 
