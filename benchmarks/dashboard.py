@@ -5,8 +5,8 @@ Usage (repo root; needs Chromium at /usr/bin/chromium and ../shared/data or $MOV
     .venv/bin/python benchmarks/dashboard.py [--runs-dir DIR] [--out results.md]
 
 It trains the recommended model (mf, about 25 s) into a temporary runs folder unless
-``--runs-dir`` names one holding an ML-1M run, starts ``streamlit run app.py`` on a free port,
-and drives Chromium with Playwright:
+``--runs-dir`` names one holding an mf run on all of ML-1M (or ``--run`` names a run), starts
+the app as ``make run`` does on a free port, and drives Chromium with Playwright:
 
 * first page render: from opening the app to the Data page showing ML-1M's numbers;
 * page switches: from a sidebar click to the next page's content, once data is loaded;
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -89,7 +90,9 @@ def library_timings(runs_dir: Path, run_id: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs-dir", help="use the newest ML-1M run in this folder")
+    parser.add_argument("--runs-dir", help="use a run in this folder instead of training one")
+    parser.add_argument("--run", help="the run to use (default: the newest mf run on all of "
+                                      "ML-1M)")
     parser.add_argument("--out", help="also write the table to this file")
     parser.add_argument("--launcher", choices=["make-run", "streamlit-run"], default="make-run",
                         help="start the app as `make run` does (python -m ui.launch, default) "
@@ -102,18 +105,23 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "MOVIEREC_DATA_DIR": str(data_dir()),
                "MOVIEREC_CACHE_DIR": str(tmp / "cache"),
                "MOVIEREC_HOME": str(tmp / "home")}
-        runs_dir = Path(args.runs_dir) if args.runs_dir else tmp / "home" / "runs"
-        if not args.runs_dir:
+        from movierec.runs import RunStore
+
+        runs_dir = tmp / "home" / "runs"
+        if args.runs_dir:
+            source = RunStore(args.runs_dir)
+            run_id = args.run or next(
+                r["run_id"] for r in reversed(source.list())
+                if r["status"] == "ok" and r["dataset"] == "ml-1m" and r["model"] == "mf"
+                and r["fraction"] == 1.0)
+            # The app sees this run alone, and without a saved map, so that the first visit
+            # to Explore computes it.
+            shutil.copytree(source.path(run_id), runs_dir / run_id,
+                            ignore=shutil.ignore_patterns("extras"))
+        else:
             subprocess.run([sys.executable, "-m", "movierec", "train", "--dataset", "ml-1m",
                             "--model", "mf", "--quiet"], env=env, check=True, cwd=ROOT)
-        else:
-            env["MOVIEREC_HOME"] = str(runs_dir.parent)
-        from movierec.runs import RunStore
-        run_id = next(r["run_id"] for r in reversed(RunStore(runs_dir).list())
-                      if r["status"] == "ok" and r["dataset"] == "ml-1m")
-        # Start from a run without a saved map, so the first Explore visit computes it.
-        for extra in (RunStore(runs_dir).path(run_id) / "extras").glob("*.parquet"):
-            extra.unlink()
+            run_id = RunStore(runs_dir).resolve("latest")
         lib = library_timings(runs_dir, run_id)
 
         with socket.socket() as s:
