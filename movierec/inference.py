@@ -19,7 +19,7 @@ RATING_NOISE_VAR = 0.8  # squared-error likelihood variance used by fold-in for 
 
 
 def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
-            max_iter: int = 60) -> torch.Tensor:
+            max_iter: int = 20) -> torch.Tensor:
     """Fit a user vector for a new person from their ratings, every model parameter frozen.
 
     It is a MAP estimate: the model's own loss on the person's ratings plus a Gaussian prior

@@ -20,10 +20,9 @@ st.caption("Pick a MovieLens release and the slice of it to learn from.")
 names = list(RELEASES)
 if state.get(state.DATASET) not in names:
     state.put(state.DATASET, "ml-1m")
-st.session_state["data_dataset_select"] = state.get(state.DATASET)
+state.put("data_dataset_select", state.get(state.DATASET))
 name = st.selectbox("Dataset", names, format_func=state.dataset_label, key="data_dataset_select",
-                    on_change=lambda: state.put(state.DATASET,
-                                                st.session_state["data_dataset_select"]))
+                    on_change=lambda: state.put(state.DATASET, state.get("data_dataset_select")))
 release = get_release(name)
 st.caption(release.note)
 
@@ -47,7 +46,7 @@ if not state.present(name):
             except MovieRecError as exc:
                 bar.empty()
                 st.error(f"The download did not work: {exc}")
-                st.session_state["data_offline"] = True
+                state.put(state.OFFLINE, True)
             else:
                 st.success(f"{name} is ready.")
                 st.rerun()
@@ -69,7 +68,7 @@ if not state.present(name):
     st.info("No internet here? The **demo** set is generated offline: synthetic people with "
             "planted genre tastes, so that every page works without MovieLens.")
     if st.button("Use the synthetic demo set", type="primary"
-                 if st.session_state.get("data_offline") else "secondary"):
+                 if state.get(state.OFFLINE) else "secondary"):
         state.put(state.DATASET, "demo")
         st.rerun()
     st.stop()

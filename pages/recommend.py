@@ -52,7 +52,7 @@ def _widget(prefix: str, movie_id: int) -> str:
 
 
 def _set_rating(prefix: str, movie_id: int) -> None:
-    value = st.session_state.get(_widget(prefix, movie_id))
+    value = state.get(_widget(prefix, movie_id))
     if value is None:
         ratings.pop(movie_id, None)
     else:
@@ -63,10 +63,10 @@ def rating_widget(container, prefix: str, movie_id: int) -> None:
     key = _widget(prefix, movie_id)
     current = ratings.get(movie_id)
     if whole_stars:
-        st.session_state[key] = None if current is None else int(current) - 1
+        state.put(key, None if current is None else int(current) - 1)
         container.feedback("stars", key=key, on_change=_set_rating, args=(prefix, movie_id))
     else:
-        st.session_state[key] = current
+        state.put(key, current)
         container.select_slider("stars", options=[None, *scale], key=key,
                                 format_func=lambda v: "–" if v is None else f"{v:g}",
                                 on_change=_set_rating, args=(prefix, movie_id),
@@ -156,7 +156,7 @@ with mine:
                        disabled=not known)
     uploaded = st.file_uploader("Import ratings (CSV with movie_id and rating)", type=["csv"],
                                 key="rec_import")
-    if uploaded is not None and st.session_state.get("rec_imported") != uploaded.file_id:
+    if uploaded is not None and state.get(state.IMPORTED) != uploaded.file_id:
         try:
             frame = pd.read_csv(io.BytesIO(uploaded.getvalue()))
             if not {"movie_id", "rating"} <= set(frame.columns):
@@ -171,7 +171,7 @@ with mine:
             st.error(f"{uploaded.name} cannot be imported: {exc}. Your ratings are unchanged.")
         else:
             ratings.update({int(m): float(v) for m, v in zip(ids, values, strict=True)})
-            st.session_state["rec_imported"] = uploaded.file_id
+            state.put(state.IMPORTED, uploaded.file_id)
             st.success(f"Imported {len(frame)} ratings from {uploaded.name}.")
             st.rerun()
 

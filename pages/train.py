@@ -44,13 +44,13 @@ def apply_preset(preset_name: str) -> None:
     state.put(state.FRACTION, preset.data.fraction)
     state.put(state.TEST_SIZE, preset.data.test_size)
     state.put(state.SEED, preset.data.seed)
-    st.session_state["train_model"] = preset.model
+    state.put("train_model", preset.model)
     spec = get_model_spec(preset.model)
     values = {**to_dict(spec.config_cls()), **dict(preset.model_settings)}
     for field, value in values.items():
-        st.session_state[_widget_key(preset.model, field)] = _show(value)
+        state.put(_widget_key(preset.model, field), _show(value))
     for field, value in to_dict(preset.train).items():
-        st.session_state[_widget_key("train", field)] = _show(value)
+        state.put(_widget_key("train", field), _show(value))
 
 
 def _show(value):
@@ -77,8 +77,8 @@ state.link("data", "Change the data")
 def field_widget(container, owner: str, field: dataclasses.Field, hint):
     key = _widget_key(owner, field.name)
     default = _show(field.default)
-    if key not in st.session_state:
-        st.session_state[key] = default
+    if not state.has(key):
+        state.put(key, default)
     label = field.name.replace("_", " ")
     if hint is bool:
         return container.checkbox(label, key=key)
@@ -101,8 +101,8 @@ with st.form("train_form"):
     train_fields = [f for f in dataclasses.fields(TrainConfig) if f.name not in ("seed", "device")]
     for f in train_fields:
         key = _widget_key("train", f.name)
-        if key not in st.session_state:
-            st.session_state[key] = getattr(defaults, f.name)
+        if not state.has(key):
+            state.put(key, getattr(defaults, f.name))
     train_values = {f.name: field_widget(right, "train", f, train_hints[f.name])
                     for f in train_fields}
     submitted = st.form_submit_button("Train", type="primary")
@@ -192,7 +192,7 @@ if ok:
                 st.error(str(exc))
             else:
                 state.jobs().forget(chosen)
-                st.session_state.pop(state.RUN_ID, None)
+                state.drop(state.RUN_ID)
                 st.toast(f"Deleted {chosen}")
                 st.rerun()
     state.link("curves", "See the learning curves")

@@ -36,7 +36,6 @@ PAGES = {
 }
 
 
-
 def navigation():
     """The app's page router (app.py runs it)."""
     return st.navigation([st.Page(path, title=title, icon=icon)
@@ -70,6 +69,8 @@ COMPARE = "compare"            # runs overlaid on the Learning curves page
 JOB_KEY = "job_key"            # this session's current training job
 RATINGS = "ratings"            # {dataset: {movie_id: stars}} rated on the Recommend page
 MAP_MOVIE = "map_movie"        # movie highlighted on the Explore map
+OFFLINE = "offline"            # a download failed in this session (the demo is then offered)
+IMPORTED = "imported_file"     # id of the ratings file last imported (not imported twice)
 
 DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0}
 
@@ -82,7 +83,16 @@ def get(key: str):
 
 
 def put(key: str, value) -> None:
+    """Set a session value (also a widget's, before the widget is drawn)."""
     st.session_state[key] = value
+
+
+def has(key: str) -> bool:
+    return key in st.session_state
+
+
+def drop(key: str) -> None:
+    st.session_state.pop(key, None)
 
 
 def data_config() -> DataConfig:

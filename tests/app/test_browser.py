@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.data.tiny import zip_bytes
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("MOVIEREC_CHROMIUM", "/usr/bin/chromium")
@@ -100,11 +102,18 @@ def no_exception(tab) -> None:
         tab.locator("[data-testid=stException]").first.inner_text()
 
 
-def test_train_explore_and_recommend_in_chromium(page):
+def test_train_explore_and_recommend_in_chromium(page, tmp_path):
     tab = page
     # Data: MovieLens is not here (empty data folder), so take the synthetic demo set.
     tab.get_by_role("heading", name="Data", exact=True).wait_for()
     settle(tab)
+    # A zip that is not MovieLens is refused with a message, and the page goes on working.
+    foreign = tmp_path / "holiday-photos.zip"
+    foreign.write_bytes(zip_bytes({"photos/readme.txt": b"not ratings"}))
+    tab.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(foreign))
+    tab.get_by_text("That file cannot be used").wait_for()
+    settle(tab)
+    no_exception(tab)
     tab.get_by_role("button", name="Use the synthetic demo set").click()
     tab.get_by_text("Synthetic data.").wait_for()
     settle(tab)
