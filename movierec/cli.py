@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "(default 0.1)")
     p.add_argument("--seed", type=int, help="seed of the split, the weights and the shuffling "
                                             "(default 0)")
+    p.add_argument("--split", choices=["random", "leave-one-out"],
+                   help="hold out --test-size of the ratings at random (default) or one rating "
+                        "per user (the NCF ranking protocol)")
+    p.add_argument("--no-ranking-eval", action="store_true",
+                   help="skip HR@10/NDCG@10 after each epoch")
     p.add_argument("--epochs", type=int, help="epochs to train (default: the model's)")
     p.add_argument("--batch-size", type=int, help="ratings per step (default: the model's)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's)")
@@ -258,10 +263,11 @@ def _train_loop(args, training, n_epochs: int) -> bool:
         for rec in training.epochs(n_epochs, on_batch=on_batch):
             last_epoch = rec.epoch
             bar.clear()
-            _say(args, f"epoch {rec.epoch:>3}  train loss {rec.train_loss:.4f}  "
-                       f"acc {rec.train_accuracy:.4f} | val loss {rec.val_loss:.4f}  "
-                       f"acc {rec.val_accuracy:.4f}  rmse {rec.val_rmse:.4f}  "
-                       f"mae {rec.val_mae:.4f}  ({rec.seconds:.1f} s)")
+            ranking = "" if rec.val_hr10 is None else \
+                f"  HR@10 {rec.val_hr10:.4f}  NDCG@10 {rec.val_ndcg10:.4f}"
+            _say(args, f"epoch {rec.epoch:>3}  train loss {rec.train_loss:.4f} | val loss "
+                       f"{rec.val_loss:.4f}  acc {rec.val_accuracy:.4f}  rmse {rec.val_rmse:.4f}  "
+                       f"mae {rec.val_mae:.4f}{ranking}  ({rec.seconds:.1f} s)")
     except KeyboardInterrupt:
         bar.close()
         training.rewind()
@@ -280,7 +286,7 @@ def cmd_train(args) -> int:
     store = RunStore(getattr(args, "runs_dir", None))
     if args.resume:
         blocked = [f for f in ("preset", "dataset", "model", "fraction", "test_size", "seed",
-                               "batch_size", "lr", "lr_decay", "weight_decay", "device")
+                               "split", "batch_size", "lr", "lr_decay", "weight_decay", "device")
                    if getattr(args, f) is not None] + (["set"] if args.set else [])
         if blocked:
             raise ConfigError("--resume continues a run with its own settings; drop "
@@ -293,7 +299,8 @@ def cmd_train(args) -> int:
         preset = PRESETS[args.preset] if args.preset else None
         data_values = to_dict(preset.data) if preset else {}
         for field, value in (("dataset", args.dataset), ("fraction", args.fraction),
-                             ("test_size", args.test_size), ("seed", args.seed)):
+                             ("test_size", args.test_size), ("seed", args.seed),
+                             ("split", args.split)):
             if value is not None:
                 data_values[field] = value
         data_config = from_dict(DataConfig, data_values)
@@ -308,6 +315,8 @@ def cmd_train(args) -> int:
             value = getattr(args, field)
             if value is not None:
                 train_values[field] = value
+        if args.no_ranking_eval:
+            train_values["ranking_eval"] = False
         train_config = from_dict(TrainConfig, train_values)
         dataset = _load(args, data_config.dataset)
         training = start_training(dataset, data_config, model_name, model_config, train_config)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from movierec.data.catalog import DEFAULT_DATASET, RELEASES
 from movierec.errors import ConfigError
 
-SPLITS = ("random", "per-user")
+SPLITS = ("random", "leave-one-out")
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,9 @@ class DataConfig:
         test_size: share of the kept ratings held out for validation (the notebook's
             ``split(.10)``).
         seed: seed of the chop and the split.
-        split: ``random`` (ratings held out at random) or ``per-user`` (``test_size`` of each
-            user's ratings, at least one).
+        split: ``random`` (``test_size`` of the ratings held out at random) or
+            ``leave-one-out`` (one random rating of every user held out, the NCF protocol;
+            ``test_size`` is then unused).
     """
 
     dataset: str = DEFAULT_DATASET
@@ -59,6 +60,7 @@ class TrainConfig:
         weight_decay: Adam's L2 penalty on every parameter (0 as in the notebook).
         seed: seeds initial weights, shuffling and dropout, for reproducible runs.
         device: ``auto`` (CUDA when present, else CPU), ``cpu`` or ``cuda``.
+        ranking_eval: also measure HR@10 and NDCG@10 (NCF protocol) after every epoch.
     """
 
     epochs: int = 10
@@ -68,6 +70,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "auto"
+    ranking_eval: bool = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.epochs, int) and 1 <= self.epochs <= 10_000):

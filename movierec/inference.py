@@ -15,8 +15,6 @@ from movierec.errors import ConfigError, UnknownIdError
 from movierec.models.base import Recommender
 from movierec.runs import Run
 
-RATING_NOISE_VAR = 0.8  # squared-error likelihood variance used by fold-in for rating models
-
 
 def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
             max_iter: int = 20) -> torch.Tensor:
@@ -46,17 +44,15 @@ def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
             population = model.user_vectors(torch.arange(model.n_users, device=device))
             mean = population.mean(0)
             var = population.var(0, unbiased=False).clamp_min(1e-6)
-            target = model.targets(stars)
         vec = mean.clone().requires_grad_(True)
         optimizer = torch.optim.LBFGS([vec], lr=1.0, max_iter=max_iter,
                                       line_search_fn="strong_wolfe")
-        n = len(items)
-        scale = 1.0 if model.output == "classes" else 1.0 / (2 * RATING_NOISE_VAR)
+        generator = torch.Generator().manual_seed(0)
 
         def objective() -> torch.Tensor:
             optimizer.zero_grad()
-            out = model.score_vectors(vec.expand(n, -1), items)
-            data_term = model.loss(out, target) * n * scale
+            generator.manual_seed(0)   # the same sampled negatives at every evaluation
+            data_term = model.fold_in_loss(vec, items, stars, generator)
             prior = 0.5 * prior_weight * ((vec - mean).square() / var).sum()
             loss = data_term + prior
             (grad,) = torch.autograd.grad(loss, [vec])
@@ -97,8 +93,9 @@ def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: 
         min_ratings: skip movies with fewer training ratings (their scores are guesses).
         genres: keep only movies having at least one of these genres.
     Returns:
-        Rows ``movie_id``, ``title``, ``year``, ``genres``, ``predicted_rating``, ``n_ratings``,
-        best first; never a movie in ``rated``.
+        Rows ``movie_id``, ``title``, ``year``, ``genres``, ``predicted_rating`` (NaN for models
+        that rank rather than predict stars), ``score`` (what the list is sorted by),
+        ``n_ratings``, best first; never a movie in ``rated``.
     """
     if top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
@@ -108,7 +105,9 @@ def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: 
     with torch.no_grad():
         all_items = torch.arange(model.n_items, device=vec.device)
         out = model.score_vectors(vec.expand(model.n_items, -1), all_items)
-        predicted = model.expected_rating(out).cpu().numpy()
+        score = model.ranking_score(out).cpu().numpy()
+        predicted = np.full(model.n_items, np.nan) if model.output == "score" else \
+            model.expected_rating(out).cpu().numpy()
     table = run.movie_table()
     keep = (table["n_ratings"] >= max(min_ratings, 1)).to_numpy(copy=True)
     keep[positions] = False
@@ -117,9 +116,10 @@ def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: 
         keep &= np.fromiter((bool(wanted.intersection(g)) for g in table["genres"]), bool,
                             count=len(table))
     candidates = np.flatnonzero(keep)
-    best = candidates[np.argsort(-predicted[candidates], kind="stable")[:top]]
+    best = candidates[np.argsort(-score[candidates], kind="stable")[:top]]
     result = table.iloc[best][["movie_id", "title", "year", "genres", "n_ratings"]].copy()
     result.insert(4, "predicted_rating", predicted[best].astype(float))
+    result.insert(5, "score", score[best].astype(float))
     return result.reset_index(drop=True)
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from movierec.config import TrainConfig
@@ -15,6 +16,7 @@ from movierec.errors import ConfigError, TrainingDiverged
 from movierec.interactions import Interactions
 from movierec.models.base import Recommender
 from movierec.models.layers import Dropout
+from movierec.ranking import hit_ratio_ndcg, one_per_user, sample_candidates, score_candidates
 from movierec.split import Split
 
 EVAL_BATCH = 1 << 16
@@ -23,7 +25,10 @@ EVAL_BATCH = 1 << 16
 @dataclass(frozen=True)
 class EpochRecord:
     """What one epoch did. ``train_*`` are measured on the fly (dropout on); ``val_*`` on the
-    held-out ratings with the model in evaluation mode."""
+    held-out ratings with the model in evaluation mode. RMSE, MAE and accuracy are NaN for
+    models that score rather than predict stars; HR@10 and NDCG@10 are None when not measured.
+    ``seconds`` is the time of the training steps and of the rating metrics; the ranking
+    metrics' own time is in ``ranking_seconds``."""
 
     epoch: int
     train_loss: float
@@ -35,6 +40,9 @@ class EpochRecord:
     val_accuracy: float
     lr: float
     seconds: float
+    val_hr10: float | None = None
+    val_ndcg10: float | None = None
+    ranking_seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -90,17 +98,22 @@ def _evaluate_tensors(model: Recommender, t: _Tensors, batch_size: int = EVAL_BA
     model.eval()
     try:
         loss = sq = ab = hits = 0.0
+        generator = torch.Generator().manual_seed(0)   # negatives of models that rank
         for start in range(0, len(t), batch_size):
             end = start + batch_size
-            out = model.score_vectors(model.user_vectors(t.user_idx[start:end]),
-                                      t.item_idx[start:end])
+            users, items = t.user_idx[start:end], t.item_idx[start:end]
+            _, data_loss, out = model.training_loss(users, items, t.target[start:end],
+                                                    generator)
             n = len(out)
-            loss += float(model.loss(out, t.target[start:end])) * n
-            err = model.expected_rating(out) - t.rating[start:end]
-            sq += float(err.square().sum())
-            ab += float(err.abs().sum())
-            hits += float((model.predicted_class(out) == t.star_idx[start:end]).sum())
+            loss += float(data_loss) * n
+            if model.output != "score":
+                err = model.expected_rating(out) - t.rating[start:end]
+                sq += float(err.square().sum())
+                ab += float(err.abs().sum())
+                hits += float((model.predicted_class(out) == t.star_idx[start:end]).sum())
         n = max(len(t), 1)
+        if model.output == "score":
+            return {"loss": loss / n, "rmse": math.nan, "mae": math.nan, "accuracy": math.nan}
         return {"loss": loss / n, "rmse": math.sqrt(sq / n), "mae": ab / n,
                 "accuracy": hits / n}
     finally:
@@ -128,6 +141,21 @@ class Trainer:
         self.model = model.to(self.device)
         self.train_data = _Tensors.of(split.train, model, self.device)
         self.test_data = _Tensors.of(split.test, model, self.device)
+        self._ranking = None
+        if config.ranking_eval and len(split.test):
+            rows = one_per_user(split.test, config.seed)
+            users, positives = split.test.user_idx[rows], split.test.item_idx[rows]
+            seen = Interactions(
+                np.concatenate([split.train.user_idx, split.test.user_idx]),
+                np.concatenate([split.train.item_idx, split.test.item_idx]),
+                np.concatenate([split.train.rating, split.test.rating]),
+                np.concatenate([split.train.timestamp, split.test.timestamp]),
+                split.train.user_ids, split.train.item_ids, split.train.rating_scale)
+            try:
+                self._ranking = (users, sample_candidates(seen, users, positives,
+                                                          seed=config.seed))
+            except ValueError:   # tiny data: too few unrated movies for 99 negatives
+                self._ranking = None
         self.generator = torch.Generator().manual_seed(config.seed)
         for module in model.modules():
             if isinstance(module, Dropout):
@@ -181,15 +209,16 @@ class Trainer:
             for b in range(n_batches):
                 idx = order[b * bs:(b + 1) * bs]
                 users, items = data.user_idx[idx], data.item_idx[idx]
-                out = model.score_vectors(model.user_vectors(users), items)
-                loss = model.loss(out, data.target[idx])
+                total, loss, out = model.training_loss(users, items, data.target[idx],
+                                                       self.generator)
                 opt.zero_grad(set_to_none=True)
-                (loss + model.penalty(users, items)).backward()
+                total.backward()
                 opt.step()
                 with torch.no_grad():
                     loss_sum += loss.detach() * len(idx)
-                    sq_sum += (model.expected_rating(out) - data.rating[idx]).square().sum()
-                    hit_sum += (model.predicted_class(out) == data.star_idx[idx]).sum()
+                    if model.output != "score":
+                        sq_sum += (model.expected_rating(out) - data.rating[idx]).square().sum()
+                        hit_sum += (model.predicted_class(out) == data.star_idx[idx]).sum()
                 if (b % 32 == 31 or b == n_batches - 1) and not torch.isfinite(loss_sum):
                     raise TrainingDiverged(
                         f"the training loss became {float(loss.detach()):g} in epoch {self.epoch} "
@@ -202,13 +231,21 @@ class Trainer:
             if not math.isfinite(val["loss"]):
                 raise TrainingDiverged(f"the validation loss became {val['loss']:g} in epoch "
                                        f"{self.epoch}; lower the learning rate (now {lr:g})")
+            seconds = time.perf_counter() - start
+            hr = ndcg = None
+            if self._ranking is not None:
+                users, candidates = self._ranking
+                hr, ndcg = hit_ratio_ndcg(score_candidates(model, users, candidates,
+                                                           self.device))
             n_train = len(data)
+            scored = model.output == "score"
             yield EpochRecord(
                 epoch=self.epoch,
                 train_loss=float(loss_sum) / n_train,
-                train_rmse=math.sqrt(float(sq_sum) / n_train),
-                train_accuracy=float(hit_sum) / n_train,
+                train_rmse=math.nan if scored else math.sqrt(float(sq_sum) / n_train),
+                train_accuracy=math.nan if scored else float(hit_sum) / n_train,
                 val_loss=val["loss"], val_rmse=val["rmse"], val_mae=val["mae"],
-                val_accuracy=val["accuracy"], lr=lr,
-                seconds=time.perf_counter() - start,
+                val_accuracy=val["accuracy"], lr=lr, seconds=seconds,
+                val_hr10=hr, val_ndcg10=ndcg,
+                ranking_seconds=time.perf_counter() - start - seconds,
             )

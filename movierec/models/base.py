@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+RATING_NOISE_VAR = 0.8   # squared-error likelihood variance used by fold-in for rating models
+
 
 class Recommender(nn.Module):
     """Base class of movierec models.
@@ -83,9 +85,26 @@ class Recommender(nn.Module):
             return nn.functional.cross_entropy(out, target)
         return nn.functional.mse_loss(out, target)
 
-    def penalty(self, user_idx: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor | float:
-        """Extra regularisation for a batch (0 unless the model defines some)."""
-        return 0.0
+    def training_loss(self, user_idx: torch.Tensor, item_idx: torch.Tensor,
+                      target: torch.Tensor, generator: torch.Generator | None = None) \
+            -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One batch's objective.
+
+        Returns:
+            (what to minimise, the data loss alone for reporting, the outputs).
+        """
+        out = self.score_vectors(self.user_vectors(user_idx), item_idx)
+        loss = self.loss(out, target)
+        return loss, loss, out
+
+    def fold_in_loss(self, vec: torch.Tensor, items: torch.Tensor, stars: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+        """What fold-in minimises for one person's ratings (a negative log-likelihood summed
+        over the ratings): cross-entropy for ``classes`` models, squared error over a noise
+        variance of ``RATING_NOISE_VAR`` stars for ``rating`` models."""
+        out = self.score_vectors(vec.expand(len(items), -1), items)
+        scale = 1.0 if self.output == "classes" else 1.0 / (2 * RATING_NOISE_VAR)
+        return self.loss(out, self.targets(stars)) * len(items) * scale
 
     def expected_rating(self, out: torch.Tensor) -> torch.Tensor:
         """Predicted stars from outputs: probabilities times stars for ``classes`` models, the
@@ -93,6 +112,12 @@ class Recommender(nn.Module):
         if self.output == "classes":
             return out.softmax(-1) @ self.stars
         return out.clamp(float(self.stars[0]), float(self.stars[-1]))
+
+    def ranking_score(self, out: torch.Tensor) -> torch.Tensor:
+        """What top-N lists sort by: the expected rating (before clipping) by default."""
+        if self.output == "classes":
+            return out.softmax(-1) @ self.stars
+        return out
 
     def predicted_class(self, out: torch.Tensor) -> torch.Tensor:
         """Index of the predicted star value: the argmax class, or the nearest star."""

@@ -88,14 +88,16 @@ class MF(Recommender):
         dot = (user_vec[:, 1:] * self.item_factors(item_idx)).sum(-1)
         return self.global_mean + user_vec[:, 0] + self.item_bias(item_idx).squeeze(-1) + dot
 
-    def penalty(self, user_idx: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor | float:
+    def training_loss(self, user_idx, item_idx, target, generator=None):
+        """Squared error plus L2 on the batch's factors and biases (looked up once)."""
+        pu, qi = self.user_factors(user_idx), self.item_factors(item_idx)
+        bu, bi = self.user_bias(user_idx).squeeze(-1), self.item_bias(item_idx).squeeze(-1)
+        out = self.global_mean + bu + bi + (pu * qi).sum(-1)
+        loss = nn.functional.mse_loss(out, target)
         if self.config.reg == 0:
-            return 0.0
-        sq = (self.user_factors(user_idx).square().sum(-1)
-              + self.item_factors(item_idx).square().sum(-1)
-              + self.user_bias(user_idx).squeeze(-1).square()
-              + self.item_bias(item_idx).squeeze(-1).square())
-        return self.config.reg * sq.mean()
+            return loss, loss, out
+        sq = pu.square().sum(-1) + qi.square().sum(-1) + bu.square() + bi.square()
+        return loss + self.config.reg * sq.mean(), loss, out
 
     def item_embeddings(self) -> torch.Tensor:
         return self.item_factors.weight
