@@ -352,8 +352,9 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from movierec.baselines import baseline_metrics
-    from movierec.experiment import make_split
+    from movierec.ranking import ranking_metrics
     from movierec.runs import RunStore
+    from movierec.split import make_split
     from movierec.training import evaluate
 
     run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
@@ -361,13 +362,18 @@ def cmd_evaluate(args) -> int:
     data = make_split(dataset, run.data_config)
     metrics = evaluate(run.model, data.test)
     baselines = baseline_metrics(data.train, data.test)
+    ranking = ranking_metrics(run.model, data.train, data.test, seed=run.data_config.seed)
     doc = {"run_id": run.run_id, "model": run.model_name, "dataset": run.data_config.dataset,
-           "n_test": len(data.test), "val_loss": metrics["loss"], "val_rmse": metrics["rmse"],
-           "val_mae": metrics["mae"], "val_accuracy": metrics["accuracy"], **baselines}
+           "split": run.data_config.split, "n_test": len(data.test),
+           "val_loss": metrics["loss"], "val_rmse": metrics["rmse"], "val_mae": metrics["mae"],
+           "val_accuracy": metrics["accuracy"], "hr10": ranking["hr10"],
+           "ndcg10": ranking["ndcg10"], "ranking_users": ranking["n_users"], **baselines}
     _emit(args, doc,
           f"run {run.run_id} on {len(data.test):,} held-out ratings of {run.data_config.dataset}"
           f"\n  RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  accuracy "
           f"{metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}"
+          f"\n  top-N (one held-out movie per user among 100): HR@10 {ranking['hr10']:.4f}  "
+          f"NDCG@10 {ranking['ndcg10']:.4f} over {ranking['n_users']:,} users"
           f"\n  baselines: global mean RMSE {baselines['mean_rmse']:.4f}; user+movie bias RMSE "
           f"{baselines['bias_rmse']:.4f}")
     return 0

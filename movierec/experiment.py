@@ -12,29 +12,10 @@ import torch
 from movierec.config import DataConfig, TrainConfig
 from movierec.data.dataset import Dataset
 from movierec.errors import ConfigError
-from movierec.interactions import Interactions
 from movierec.models import get_model_spec
 from movierec.runs import Run, new_run_id
-from movierec.split import Split, chop, holdout_per_user, split
+from movierec.split import Split, make_split
 from movierec.training import EpochRecord, Trainer
-
-
-def make_split(dataset: Dataset, config: DataConfig) -> Split:
-    """Chop ``dataset`` to ``config.fraction`` and hold out ``config.test_size`` of it (or one
-    rating per user for ``leave-one-out``), seeded.
-
-    The id maps cover every rated user and movie of the whole dataset, so runs on different
-    fractions have tables of the same shape.
-    """
-    if dataset.name != config.dataset:
-        raise ConfigError(f"the data config names {config.dataset!r} but the dataset is "
-                          f"{dataset.name!r}")
-    data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
-    chop_seed, split_seed = np.random.SeedSequence(config.seed).generate_state(2)
-    kept = chop(data, config.fraction, int(chop_seed))
-    if config.split == "leave-one-out":
-        return holdout_per_user(kept, 1, int(split_seed))
-    return split(kept, config.test_size, int(split_seed))
 
 
 class Training:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from movierec.config import DataConfig
+from movierec.data.dataset import Dataset
 from movierec.errors import ConfigError
 from movierec.interactions import Interactions
 
@@ -111,3 +113,21 @@ def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
     test_rows = np.sort(order[test_mask])
     train_rows = np.sort(order[~test_mask])
     return Split(train=data.take(train_rows), test=data.take(test_rows))
+
+
+def make_split(dataset: Dataset, config: DataConfig) -> Split:
+    """Chop ``dataset`` to ``config.fraction`` and hold out ``config.test_size`` of it (or one
+    rating per user for ``leave-one-out``), seeded.
+
+    The id maps cover every rated user and movie of the whole dataset, so runs on different
+    fractions have tables of the same shape.
+    """
+    if dataset.name != config.dataset:
+        raise ConfigError(f"the data config names {config.dataset!r} but the dataset is "
+                          f"{dataset.name!r}")
+    data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
+    chop_seed, split_seed = np.random.SeedSequence(config.seed).generate_state(2)
+    kept = chop(data, config.fraction, int(chop_seed))
+    if config.split == "leave-one-out":
+        return holdout_per_user(kept, 1, int(split_seed))
+    return split(kept, config.test_size, int(split_seed))

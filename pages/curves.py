@@ -40,17 +40,26 @@ if frame.empty:
     st.info("The chosen runs have no finished epoch yet.")
     st.stop()
 
-cols = st.columns(3)
-for col, metric in zip(cols, charts.METRICS, strict=True):
-    col.altair_chart(charts.curve(frame, metric, height=320), width="stretch")
+shown = [m for m in charts.METRICS if (frame["metric"] == m).any()]
+for row in range(0, len(shown), 3):
+    cols = st.columns(3)
+    for col, metric in zip(cols, shown[row:row + 3], strict=False):
+        col.altair_chart(charts.curve(frame, metric, height=320), width="stretch")
+st.caption("HR@10 and NDCG@10 follow the NCF protocol: one held-out movie per user is ranked "
+           "among it and 99 movies that user never rated. Star models rank poorly on it; `bpr` "
+           "is trained to rank (and predicts no stars, so its RMSE and accuracy are blank).")
 
 st.subheader("Final metrics")
+for final in finals:
+    last = histories.get(final["run_id"]) or [{}]
+    final["val_hr10"] = last[-1].get("val_hr10")
+    final["val_ndcg10"] = last[-1].get("val_ndcg10")
 table = pd.DataFrame(finals)[["run_id", "model", "dataset", "fraction", "epochs", "val_rmse",
-                              "val_mae", "val_accuracy", "val_loss", "train_seconds",
-                              "n_params"]]
+                              "val_mae", "val_accuracy", "val_hr10", "val_ndcg10", "val_loss",
+                              "train_seconds", "n_params"]]
 st.dataframe(table, hide_index=True, width="stretch", column_config={
-    c: st.column_config.NumberColumn(c.replace("_", " "), format="%.4f")
-    for c in ("val_rmse", "val_mae", "val_accuracy", "val_loss")})
+    c: st.column_config.NumberColumn(c.replace("_", " ").replace("10", "@10"), format="%.4f")
+    for c in ("val_rmse", "val_mae", "val_accuracy", "val_hr10", "val_ndcg10", "val_loss")})
 
 history_csv = pd.concat([pd.DataFrame(h).assign(run_id=r) for r, h in histories.items()])
 st.download_button("Download the history as CSV", history_csv.to_csv(index=False),

@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from movierec.config import DataConfig
 from movierec.data import RELEASES, download, get_release, install_zip
 from movierec.errors import ConfigError, MovieRecError
 from movierec.split import split_sizes
@@ -123,20 +124,29 @@ st.dataframe(stats["top"], hide_index=True, width="stretch", column_config={
     "mean_rating": st.column_config.NumberColumn("mean stars", format="%.2f")})
 
 st.subheader("What to train on")
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 fraction = c1.slider("Share of ratings to use", 0.01, 1.0, float(state.get(state.FRACTION)),
                      0.01, help="The notebook's chop: a seeded random sample of the ratings.")
-test_size = c2.slider("Share held out for validation", 0.05, 0.5,
+splits = {"random": "random share", "leave-one-out": "one per user"}
+split_kind = c2.radio("Hold out", list(splits), index=list(splits).index(state.get(state.SPLIT)),
+                      format_func=splits.get, horizontal=True,
+                      help="A random share of the ratings (the notebook's split), or one rating "
+                           "per user: the NCF protocol behind HR@10 and NDCG@10.")
+test_size = c3.slider("Share held out for validation", 0.05, 0.5,
                       float(state.get(state.TEST_SIZE)), 0.01,
-                      help="The notebook's split(.10).")
-seed = c3.number_input("Seed", 0, 2**31 - 1, int(state.get(state.SEED)), 1)
+                      help="The notebook's split(.10).", disabled=split_kind != "random")
+seed = c4.number_input("Seed", 0, 2**31 - 1, int(state.get(state.SEED)), 1)
 try:
     n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
+    if split_kind == "leave-one-out":
+        n_train, n_test = state.split_counts(DataConfig(name, fraction, test_size, int(seed),
+                                                        split_kind))
 except ConfigError as exc:
     st.error(str(exc))
 else:
     state.put(state.FRACTION, fraction)
     state.put(state.TEST_SIZE, test_size)
     state.put(state.SEED, int(seed))
+    state.put(state.SPLIT, split_kind)
     st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**.")
     state.link("train", "Next: train a model")

@@ -104,9 +104,12 @@ def suggestions(known: dict[int, float]) -> None:
     result["because you rated"] = [table.loc[r, "title"] if r is not None else ""
                                    for r in reasons]
     result["genres"] = result["genres"].map(", ".join)
-    st.dataframe(result[["title", "year", "genres", "predicted_rating", "because you rated",
+    value = "score" if run.model.output == "score" else "predicted_rating"
+    st.dataframe(result[["title", "year", "genres", value, "because you rated",
                          "n_ratings"]], hide_index=True, width="stretch", column_config={
         "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
+        "score": st.column_config.NumberColumn("score", format="%.2f",
+                                               help="This model ranks; it predicts no stars."),
         "year": st.column_config.NumberColumn("year", format="%d"),
         "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
     st.caption(f"Fitted to your {len(known)} ratings and ranked in {took * 1000:.0f} ms.")

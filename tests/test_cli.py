@@ -59,6 +59,8 @@ def test_train_evaluate_recommend_similar_runs(capsys):
     evaluated = run_json(capsys, "evaluate", "--run", "latest")
     assert evaluated["val_rmse"] == pytest.approx(doc["val_rmse"], rel=1e-5)
     assert evaluated["mean_rmse"] > evaluated["val_rmse"]
+    assert 0 <= evaluated["ndcg10"] <= evaluated["hr10"] <= 1
+    assert evaluated["hr10"] == pytest.approx(doc["history"][-1]["val_hr10"])
 
     recs = run_json(capsys, "recommend", "--run", run_id, "--rate", "1=5", "2=4",
                     "--rate", "3=1", "--top", "5")

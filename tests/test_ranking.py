@@ -63,7 +63,7 @@ class Oracle(torch.nn.Module):
 
 def test_an_oracle_scores_one_and_its_opposite_zero(demo):
     from movierec.config import DataConfig
-    from movierec.experiment import make_split
+    from movierec.split import make_split
     data = make_split(demo, DataConfig("demo", 0.3))
     best = ranking_metrics(Oracle(data.test), data.train, data.test)
     assert best["hr10"] == 1.0 and best["ndcg10"] == 1.0

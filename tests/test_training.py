@@ -9,8 +9,9 @@ import torch
 from movierec.baselines import baseline_metrics
 from movierec.config import DataConfig, TrainConfig
 from movierec.errors import ConfigError, TrainingDiverged
-from movierec.experiment import Training, make_split, start_training
+from movierec.experiment import Training, start_training
 from movierec.models import MODELS
+from movierec.split import make_split
 from movierec.training import evaluate, resolve_device
 
 
@@ -118,3 +119,16 @@ def test_rewind_undoes_a_partial_epoch(demo):
     cut.rewind()
     assert cut.run.epochs == 1 and cut.trainer.epoch == 1
     assert [r.val_loss for r in cut.epochs(1)] == pytest.approx(expected[1:], rel=1e-6)
+
+
+def test_a_model_trained_to_rank_ranks_better(demo):
+    loo = DataConfig("demo", split="leave-one-out")
+    results = {}
+    for model in ("mf", "bpr"):
+        training = start_training(demo, loo, model,
+                                  train_config=TrainConfig(epochs=6, batch_size=2048))
+        results[model] = list(training.epochs())[-1]
+    assert results["bpr"].val_hr10 > results["mf"].val_hr10 + 0.1
+    assert results["bpr"].val_ndcg10 > results["mf"].val_ndcg10
+    assert results["bpr"].val_rmse != results["bpr"].val_rmse   # NaN: it predicts no stars
+    assert len(training.split.test) == 1000   # one held-out rating per demo user

@@ -5,8 +5,9 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-METRICS = {"loss": "loss (cross-entropy or squared error)", "rmse": "RMSE (stars)",
-           "accuracy": "accuracy (exact star)"}
+METRICS = {"loss": "loss (the model's own objective)", "rmse": "RMSE (stars)",
+           "accuracy": "accuracy (exact star)", "hr10": "HR@10 (held-out movie in the top 10)",
+           "ndcg10": "NDCG@10 (how high it ranks)"}
 
 
 def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
@@ -17,7 +18,7 @@ def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
             for metric in METRICS:
                 for split in ("train", "val"):
                     value = record.get(f"{split}_{metric}")
-                    if value is not None:
+                    if value is not None and value == value:   # skip None and NaN
                         rows.append({"run": run_id, "epoch": record["epoch"],
                                      "metric": metric, "split": "training" if split == "train"
                                      else "validation", "value": value})

@@ -64,6 +64,7 @@ DATASET = "dataset"            # name of the chosen dataset
 FRACTION = "fraction"          # share of ratings kept (the notebook's chop)
 TEST_SIZE = "test_size"        # share held out
 SEED = "seed"                  # seed of chop, split and training
+SPLIT = "split"                # random or leave-one-out
 RUN_ID = "run_id"              # the selected run
 COMPARE = "compare"            # runs overlaid on the Learning curves page
 JOB_KEY = "job_key"            # this session's current training job
@@ -72,7 +73,7 @@ MAP_MOVIE = "map_movie"        # movie highlighted on the Explore map
 OFFLINE = "offline"            # a download failed in this session (the demo is then offered)
 IMPORTED = "imported_file"     # id of the ratings file last imported (not imported twice)
 
-DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0}
+DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0, SPLIT: "random"}
 
 
 def get(key: str):
@@ -98,7 +99,8 @@ def drop(key: str) -> None:
 def data_config() -> DataConfig:
     """The data settings chosen on the Data page (validated)."""
     return DataConfig(dataset=get(DATASET), fraction=float(get(FRACTION)),
-                      test_size=float(get(TEST_SIZE)), seed=int(get(SEED)))
+                      test_size=float(get(TEST_SIZE)), seed=int(get(SEED)),
+                      split=str(get(SPLIT)))
 
 
 def my_ratings(dataset: str) -> dict[int, float]:
@@ -188,6 +190,20 @@ def _long_tail(counts, points: int = 200) -> pd.DataFrame:
 
     ranks = np.unique(np.geomspace(1, len(counts), points).round().astype(int))
     return pd.DataFrame({"rank": ranks, "ratings": counts[ranks - 1]})
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _split_counts(config: DataConfig, location: str, stamp: tuple) -> tuple[int, int]:
+    from movierec.split import make_split
+
+    data = make_split(load_dataset(config.dataset, data_dir=location, allow_download=False),
+                      config)
+    return len(data.train), len(data.test)
+
+
+def split_counts(config: DataConfig) -> tuple[int, int]:
+    """Exact (training, test) sizes of ``config`` (the split is made once and remembered)."""
+    return _split_counts(config, str(data_dir()), source_stamp(config.dataset))
 
 
 def dataset_stats(name: str) -> dict:

@@ -25,8 +25,12 @@ def job_progress(snap: dict) -> None:
         last = history[-1]
         cols = st.columns(4)
         cols[0].metric("Epoch", last["epoch"])
-        cols[1].metric("Validation RMSE", f"{last['val_rmse']:.4f}")
-        cols[2].metric("Validation accuracy", f"{last['val_accuracy']:.4f}")
+        if last["val_rmse"] == last["val_rmse"]:   # not NaN: a model that predicts stars
+            cols[1].metric("Validation RMSE", f"{last['val_rmse']:.4f}")
+            cols[2].metric("Validation accuracy", f"{last['val_accuracy']:.4f}")
+        else:
+            cols[1].metric("HR@10", f"{last.get('val_hr10') or 0:.4f}")
+            cols[2].metric("NDCG@10", f"{last.get('val_ndcg10') or 0:.4f}")
         cols[3].metric("Validation loss", f"{last['val_loss']:.4f}")
         frame = charts.history_frame({snap["run_id"] or "this run": history})
         st.altair_chart(charts.curve(frame, "loss"), width="stretch")

@@ -54,6 +54,14 @@ def test_data_page_on_demo():
     assert "Training on **44,163** ratings, validating on **4,907**" in texts(at)
 
 
+def test_data_page_leave_one_out_counts():
+    at = no_exception(page("data").run())
+    at.radio[0].set_value("leave-one-out").run()
+    no_exception(at)
+    assert "Training on **97,139** ratings, validating on **1,000**" in texts(at)
+    assert at.session_state["split"] == "leave-one-out"
+
+
 def test_data_page_offers_download_upload_and_demo_when_absent():
     at = no_exception(page("data", dataset="ml-1m").run())
     assert "is not in the data folder" in texts(at)
@@ -123,9 +131,11 @@ def test_train_page_without_data_points_to_the_data_page():
 # --- Learning curves --------------------------------------------------------------------------
 def test_curves_page(saved_run):
     at = no_exception(page("curves").run())
-    assert len(at.get("vega_lite_chart")) == 3
+    # loss, RMSE, accuracy, HR@10 and NDCG@10
+    assert len(at.get("vega_lite_chart")) == 5
     table = at.dataframe[0].value
     assert table["val_rmse"].iloc[0] == pytest.approx(saved_run.metrics()["val_rmse"])
+    assert table["val_hr10"].iloc[0] == pytest.approx(saved_run.history[-1]["val_hr10"])
     assert len(at.get("download_button")) == 1
 
 
