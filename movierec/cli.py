@@ -277,6 +277,16 @@ def _train_loop(args, training, n_epochs: int) -> bool:
     return True
 
 
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far, in MB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / 1024 if sys.platform != "darwin" else peak / 2**20, 1)
+
+
 def cmd_train(args) -> int:
     from movierec.experiment import continue_training, start_training
     from movierec.models import DEFAULT_MODEL, get_model_spec
@@ -342,6 +352,7 @@ def cmd_train(args) -> int:
     summary["run_dir"] = str(run_dir) if run_dir else None
     summary["history"] = run.history
     summary["completed"] = completed
+    summary["peak_rss_mb"] = _peak_rss_mb()
     m = run.metrics()
     _emit(args, summary,
           f"run {run.run_id}: {run.epochs} epochs in {run.train_seconds:.1f} s; validation "

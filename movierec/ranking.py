@@ -73,7 +73,7 @@ def hit_ratio_ndcg(scores: np.ndarray, k: int = 10) -> tuple[float, float]:
 
 @torch.no_grad()
 def score_candidates(model, users: np.ndarray, candidates: np.ndarray,
-                     device: torch.device | None = None) -> np.ndarray:
+                     device: torch.device | None = None, chunk: int = 1 << 16) -> np.ndarray:
     """The model's ranking score for every candidate (predicted stars, or a score for models
     trained to rank)."""
     was_training = model.training
@@ -82,8 +82,10 @@ def score_candidates(model, users: np.ndarray, candidates: np.ndarray,
         device = device or next(model.parameters()).device
         u = torch.as_tensor(users, device=device)[:, None]
         items = torch.as_tensor(candidates, device=device)
-        out = model(u.expand_as(items).reshape(-1), items.reshape(-1))
-        return model.ranking_score(out).reshape(items.shape).cpu().numpy()
+        flat_users, flat_items = u.expand_as(items).reshape(-1), items.reshape(-1)
+        scores = [model.ranking_score(model(flat_users[s:s + chunk], flat_items[s:s + chunk]))
+                  for s in range(0, len(flat_items), chunk)]
+        return torch.cat(scores).reshape(items.shape).cpu().numpy()
     finally:
         model.train(was_training)
 

@@ -160,15 +160,16 @@ class Trainer:
         for module in model.modules():
             if isinstance(module, Dropout):
                 module.generator = self.generator
+        if state is None:
+            model.on_train_start(self.train_data.rating, self.train_data.user_idx,
+                                 self.train_data.item_idx)
         # The fused kernel does the whole Adam update in one pass (a third faster per step).
         fused = self.device.type in ("cpu", "cuda")
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                          weight_decay=config.weight_decay, fused=fused)
+        self.optimizer = torch.optim.Adam(model.param_groups(config.weight_decay), lr=config.lr,
+                                          fused=fused)
         self.epoch = 0
         if state is not None:
             self.load_state_dict(state)
-        else:
-            model.on_train_start(self.train_data.rating)
 
     def state_dict(self) -> dict:
         """Optimizer and random-stream state: with the weights, all a continuation needs."""
@@ -202,7 +203,7 @@ class Trainer:
                 group["lr"] = lr
             start = time.perf_counter()
             model.train()
-            order = torch.randperm(len(data), generator=self.generator).to(self.device)
+            order = model.training_order(data.item_idx, self.generator)
             loss_sum = torch.zeros((), device=self.device)
             sq_sum = torch.zeros((), device=self.device)
             hit_sum = torch.zeros((), device=self.device)

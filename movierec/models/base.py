@@ -58,8 +58,19 @@ class Recommender(nn.Module):
         return layers
 
     # --- shared -----------------------------------------------------------------------------
-    def on_train_start(self, rating: torch.Tensor) -> None:
-        """Hook called once before the first epoch with the training ratings."""
+    def on_train_start(self, rating: torch.Tensor, user_idx: torch.Tensor | None = None,
+                       item_idx: torch.Tensor | None = None) -> None:
+        """Hook called once before the first epoch with the training ratings (and their
+        users and movies)."""
+
+    def param_groups(self, weight_decay: float) -> list[dict]:
+        """Optimizer parameter groups (one group with ``weight_decay`` by default)."""
+        return [{"params": list(self.parameters()), "weight_decay": weight_decay}]
+
+    def training_order(self, item_idx: torch.Tensor, generator: torch.Generator) \
+            -> torch.Tensor:
+        """The order in which an epoch visits the training ratings (random by default)."""
+        return torch.randperm(len(item_idx), generator=generator).to(item_idx.device)
 
     def forward(self, user_idx: torch.Tensor, item_idx: torch.Tensor) -> torch.Tensor:
         """Output for every pair; ``user_idx`` and ``item_idx`` broadcast against each other,

@@ -78,7 +78,7 @@ class MF(Recommender):
              "inputs": ["dot", "user_bias", "movie_bias"]},
         ]
 
-    def on_train_start(self, rating: torch.Tensor) -> None:
+    def on_train_start(self, rating, user_idx=None, item_idx=None) -> None:
         self.global_mean.fill_(float(rating.mean()))
 
     def user_vectors(self, user_idx: torch.Tensor) -> torch.Tensor:

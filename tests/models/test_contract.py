@@ -115,3 +115,20 @@ def test_seednet_architecture_matches_the_notebook():
     assert layers["dense1"]["params"] == 64 * 128 + 128 and layers["output"]["shape"] == \
         "(batch, 5)"
     assert layers["batch norm2"]["inputs"] == ["dense2"] and "dense3" in layers
+
+
+def test_autorec_saves_and_loads_its_inputs(tmp_path, demo):
+    from movierec.config import DataConfig, TrainConfig
+    from movierec.experiment import start_training
+    from movierec.runs import RunStore
+    training = start_training(demo, DataConfig("demo", 0.2), "autorec",
+                              get_model_spec("autorec").config({"hidden": 16}),
+                              TrainConfig(epochs=1, batch_size=4096, ranking_eval=False))
+    list(training.epochs())
+    store = RunStore(tmp_path)
+    store.save(training.run)
+    loaded = store.load(training.run.run_id)
+    assert len(loaded.model.input_users) == len(training.split.train)
+    users, items = torch.tensor([0]), torch.arange(loaded.model.n_items)
+    torch.testing.assert_close(loaded.model.predict(users, items),
+                               training.run.model.predict(users, items))
