@@ -58,7 +58,7 @@ MODELS: dict[str, ModelSpec] = {
         "Koren, Bell & Volinsky 2009, IEEE Computer 42(8)"),
     "autorec": ModelSpec(
         "autorec", "Item-based AutoRec", AutoRec, AutoRecConfig,
-        TrainConfig(epochs=60, batch_size=16384, lr=3e-3),
+        TrainConfig(epochs=20, batch_size=16384, lr=3e-3, lr_decay=0.9),
         "Each movie's column of ratings is squeezed through a 500-unit sigmoid code and "
         "decoded back into a rating for every user; the most accurate star predictor here.",
         "Sedhain, Menon, Sanner & Xie 2015, WWW"),

@@ -26,8 +26,8 @@ class AutoRecConfig:
     """
 
     hidden: int = 500
-    reg: float = 50.0
-    init_std: float = 0.03
+    reg: float = 150.0
+    init_std: float = 0.005
 
     def __post_init__(self) -> None:
         if not 1 <= self.hidden <= 8192:
