@@ -4,7 +4,6 @@ manage runs from the command line (DESIGN.md's CLI contract)."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -391,23 +390,14 @@ def cmd_evaluate(args) -> int:
 
 
 def _read_ratings_file(path: str) -> dict[int, float]:
-    rated: dict[int, float] = {}
+    from movierec.person import MAX_BYTES, read_person_ratings
+
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or not {"movie_id", "rating"} <= set(reader.fieldnames):
-                raise ConfigError(f"{path}: expected a CSV header with movie_id and rating")
-            for number, row in enumerate(reader, start=2):
-                try:
-                    rated[int(row["movie_id"])] = float(row["rating"])
-                except (TypeError, ValueError):
-                    raise ConfigError(f"{path} line {number}: movie_id must be a whole number "
-                                      "and rating a number") from None
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not a UTF-8 text file") from None
-    return rated
+    return read_person_ratings(data, path)
 
 
 def cmd_recommend(args) -> int:

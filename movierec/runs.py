@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from movierec.models import Recommender, get_model_spec
 
 FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "history.json", "arrays.npz", "movies.parquet", "weights.pt")
+# Leftover staging/trash folders older than this are removed when a store is opened.
+STALE_SECONDS = 3600
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -157,6 +160,15 @@ class RunStore:
                     shutil.rmtree(old, ignore_errors=True)
                 else:
                     old.rename(target)
+            except OSError:
+                pass
+        # Staging and trash folders of saves or deletions killed halfway: ignored by ids(),
+        # removed once stale (a fresh one may belong to a save running in another process).
+        stale = time.time() - STALE_SECONDS
+        for leftover in [*self.root.glob(".staging-*"), *self.root.glob(".trash-*")]:
+            try:
+                if leftover.stat().st_mtime < stale:
+                    shutil.rmtree(leftover, ignore_errors=True)
             except OSError:
                 pass
 

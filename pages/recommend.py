@@ -1,7 +1,6 @@
 """Recommend page: rate a few movies (search them, or start from a strip of popular ones) and
 get suggestions from the selected run, fitted to you without changing the model."""
 
-import io
 import time
 
 import pandas as pd
@@ -11,6 +10,7 @@ from movierec.config import DataConfig
 from movierec.errors import MovieRecError
 from movierec.inference import because, find_movies, recommend, starter_movies
 from movierec.jobs import ACTIVE, JobSpec
+from movierec.person import read_person_ratings, write_person_ratings
 from ui import state, views
 
 MIN_RATINGS = 3
@@ -152,29 +152,20 @@ with mine:
         if b.button("✕", key=f"unrate_{movie_id}", help="Remove this rating"):
             ratings.pop(movie_id, None)
             st.rerun()
-    export = pd.DataFrame({"movie_id": list(known), "title": [table.loc[m, "title"] for m in known],
-                           "rating": list(known.values())})
-    st.download_button("Export my ratings (CSV)", export.to_csv(index=False),
+    titles = {m: table.loc[m, "title"] for m in known}
+    st.download_button("Export my ratings (CSV)", write_person_ratings(known, titles),
                        file_name="my-movie-ratings.csv", mime="text/csv",
                        disabled=not known)
     uploaded = st.file_uploader("Import ratings (CSV with movie_id and rating)", type=["csv"],
                                 key="rec_import")
     if uploaded is not None and state.get(state.IMPORTED) != uploaded.file_id:
         try:
-            frame = pd.read_csv(io.BytesIO(uploaded.getvalue()))
-            if not {"movie_id", "rating"} <= set(frame.columns):
-                raise ValueError("it needs columns movie_id and rating")
-            ids = pd.to_numeric(frame["movie_id"], errors="coerce")
-            values = pd.to_numeric(frame["rating"], errors="coerce")
-            bad = ids.isna() | values.isna() | ~values.isin(scale)
-            if bad.any():
-                raise ValueError(f"line {int(bad.idxmax()) + 2} has an unknown id or a rating "
-                                 f"off the {scale[0]:g}-{scale[-1]:g} scale")
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            st.error(f"{uploaded.name} cannot be imported: {exc}. Your ratings are unchanged.")
+            imported = read_person_ratings(uploaded.getvalue(), uploaded.name, scale)
+        except MovieRecError as exc:
+            st.error(f"Not imported: {exc}. Your ratings are unchanged.")
         else:
-            ratings.update({int(m): float(v) for m, v in zip(ids, values, strict=True)})
+            ratings.update(imported)
             state.put(state.IMPORTED, uploaded.file_id)
-            st.success(f"Imported {len(frame)} ratings from {uploaded.name}.")
+            st.success(f"Imported {len(imported)} ratings from {uploaded.name}.")
             st.rerun()
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
+import torch
 
 from movierec.config import DataConfig, TrainConfig
+from movierec.errors import ConfigError
 from movierec.jobs import JobManager, JobSpec
 from movierec.runs import RunStore
 
@@ -78,3 +81,37 @@ def test_failures_are_reported_not_raised(tmp_path):
     # The worker lives on.
     assert manager.wait(manager.submit(spec(seed=4)), timeout=30)["status"] == "failed"
     manager.close()
+
+
+def test_a_diverging_loss_fails_cleanly_and_is_never_reused(manager, tmp_path, monkeypatch):
+    # Learning rates past any sane value are refused before training starts...
+    with pytest.raises(ConfigError, match="lr must be in"):
+        TrainConfig(lr=1e12)
+    # ...and a loss that still blows up (here: NaN from the third epoch's first batch on) stops
+    # the job with a clear message, keeping only the whole epochs before it.
+    from movierec.models.mf import MF
+    original, calls = MF.training_loss, []
+    batches_per_epoch = -(-int(0.3 * 0.9 * 98_139) // 2048)
+
+    def diverging(self, *args, **kwargs):
+        if self.training:                          # not the validation passes
+            calls.append(1)
+        loss, data_loss, out = original(self, *args, **kwargs)
+        if len(calls) > 2 * batches_per_epoch:
+            loss = loss * float("nan")
+        return loss, data_loss, out
+
+    monkeypatch.setattr(MF, "training_loss", diverging)
+    job_spec = spec(epochs=4)
+    done = manager.wait(manager.submit(job_spec), timeout=120)
+    assert done["status"] == "failed" and "lower the learning rate" in done["message"]
+    store = RunStore(tmp_path / "runs")
+    (row,) = store.list()
+    assert row["status"] == "ok" and row["epochs"] == 2 and math.isfinite(row["val_loss"])
+    loaded = store.load(row["run_id"])
+    assert all(torch.isfinite(v).all() for v in loaded.model.state_dict().values())
+    # Not finished as planned, so the same settings are trained again, not served from disk.
+    assert store.find(job_spec.key) is None
+    monkeypatch.setattr(MF, "training_loss", original)
+    again = manager.submit(job_spec)
+    assert manager.wait(again, timeout=120)["status"] == "done"

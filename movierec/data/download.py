@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -29,6 +30,8 @@ ProgressFn = Callable[[int, "int | None"], None]
 CHUNK = 1 << 20
 MAX_TOTAL_UNCOMPRESSED = 4 * 1024**3   # ml-32m unpacks to about 1 GB
 MAX_RATIO = 200                        # MovieLens text compresses about 3-6 times
+# A .part file or extraction folder untouched this long belongs to a killed process.
+STALE_SECONDS = 600
 USER_AGENT = "movierec (+https://grouplens.org/datasets/movielens/)"
 
 
@@ -70,6 +73,25 @@ def _published_md5(url: str, timeout: float) -> str | None:
     return None
 
 
+def clear_stale(data_dir: Path, release: Release, older_than: float = STALE_SECONDS) -> None:
+    """Remove what a killed download or extraction of ``release`` left in ``data_dir``
+    (``.ml-1m.zip.*.part`` files, ``.ml-1m.extract-*`` folders). Only leftovers untouched for
+    ``older_than`` seconds go: one still growing belongs to a download in another process."""
+    cutoff = time.time() - older_than
+    for leftover in [*data_dir.glob(f".{release.zip_name}.*.part"),
+                     *data_dir.glob(f".{release.name}.extract-*"),
+                     *data_dir.glob(f".{release.name}.old-*")]:
+        try:
+            if leftover.lstat().st_mtime >= cutoff:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
 def download(release: Release, data_dir: Path, *, mirror: str | None = None,
              timeout: float = 30.0, progress: ProgressFn | None = None) -> Path:
     """Download ``release`` into ``data_dir`` and extract it to ``data_dir/<name>/``.
@@ -90,6 +112,7 @@ def download(release: Release, data_dir: Path, *, mirror: str | None = None,
         raise DataError(f"{release.name} is generated, not downloaded")
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
+        clear_stale(data_dir, release)
         fd, part_name = tempfile.mkstemp(dir=data_dir, prefix=f".{release.zip_name}.",
                                          suffix=".part")
     except OSError as exc:
@@ -165,7 +188,8 @@ def install_zip(zip_path: Path, data_dir: Path, release: Release | None = None) 
     Only the files inside the release's folder are written. The whole archive is refused when
     any entry has an absolute or ``..`` path or is a link, when it claims an absurd size or
     compression ratio, or when a file fails its CRC. The new folder replaces an old one in one
-    rename, so a failure leaves whatever was there before.
+    rename, so a failure leaves whatever was there before; the extracted files must parse before
+    they replace anything.
 
     Returns:
         The folder the release now sits in.
@@ -218,6 +242,7 @@ def install_zip(zip_path: Path, data_dir: Path, release: Release | None = None) 
                                     "data dir; refusing it")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _extract_member(zf, info, target, zip_path.name)
+            _check_parses(release, staging, zip_path.name)
             final = data_dir / release.name
             _replace_dir(staging, final)
             staging = None
@@ -225,6 +250,19 @@ def install_zip(zip_path: Path, data_dir: Path, release: Release | None = None) 
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_parses(release: Release, folder: Path, zip_name: str) -> None:
+    """Parse the extracted copy before it replaces anything: a release with a damaged file is
+    refused and the copy already installed (if any) stays."""
+    from movierec.data.parsers import parse
+    from movierec.data.sources import Source
+
+    try:
+        parse(Source(release, folder))
+    except DataError as exc:
+        raise DataError(f"{zip_name} was not installed, its {release.name} files are damaged: "
+                        f"{exc}") from None
 
 
 def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, zip_name: str) \

@@ -33,12 +33,25 @@ ML100K_GENRES = (
 _RATING_DTYPES = {0: np.int64, 1: np.int64, 2: np.float64, 3: np.int64}
 
 
-def decode(data: bytes) -> str:
-    """Text of a MovieLens file: UTF-8 where it is valid, else latin-1 (ml-1m, ml-100k)."""
+def decode(data: bytes, fname: str) -> str:
+    """Text of the MovieLens file ``fname``: UTF-8 where it is valid, else latin-1 (ml-1m,
+    ml-100k); a DataError for UTF-16 or binary data."""
+    check_text(data, fname)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def _text(source: Source, fname: str) -> str:
+    return decode(source.read(fname), fname)
+
+
+def check_text(data: bytes, fname: str) -> None:
+    """Refuse bytes that cannot be a MovieLens text file (UTF-16/32 or binary data)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data:
+        raise DataError(f"{fname}: not a plain text file (it holds NUL bytes: UTF-16 or binary "
+                        "data?); MovieLens files are ASCII, latin-1 or UTF-8 text")
 
 
 def read_ratings(data: bytes, fname: str, sep: str, header: bool,
@@ -56,9 +69,13 @@ def read_ratings(data: bytes, fname: str, sep: str, header: bool,
     first_line = 2 if header else 1
     if not data.strip():
         raise DataError(f"{fname}: the file is empty")
+    check_text(data, fname)
     try:
         frame = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=int(header),
-                            dtype=_RATING_DTYPES, engine="c", skip_blank_lines=True)
+                            dtype=_RATING_DTYPES, engine="c", skip_blank_lines=True,
+                            encoding="latin-1")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{fname}: the file holds no ratings") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{fname}: {_parser_message(exc, first_line - 1)}") from None
     except (ValueError, OverflowError):
@@ -97,7 +114,7 @@ def _parser_message(exc: Exception, offset: int) -> str:
 
 def _raise_first_bad_value(data: bytes, fname: str, sep: str, header: bool) -> None:
     frame = pd.read_csv(io.BytesIO(data), sep=sep, header=None, skiprows=int(header), dtype=str,
-                        keep_default_na=False, engine="c")
+                        keep_default_na=False, engine="c", encoding="latin-1")
     _check_width(frame, fname, sep)
     names = list(RATING_COLUMNS)
     for col in range(min(frame.shape[1], 4)):
@@ -199,12 +216,12 @@ def parse_dat(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame 
         raise DataError(f"{rel.ratings_file}: holds tabs; a '::'-separated file was expected")
     ratings = read_ratings(raw.replace(b"::", b"\t"), rel.ratings_file, "\t", False,
                            rel.rating_scale)
-    rows = _split_lines(decode(source.read(rel.movies_file)), rel.movies_file, "::", 3, "movie")
+    rows = _split_lines(_text(source, rel.movies_file), rel.movies_file, "::", 3, "movie")
     movies = _movies_frame([r[0] for r in rows], [r[1] for r in rows],
                            split_genres(pd.Series([r[2] for r in rows], dtype=object)))
     users = None
     if rel.users_file and source.has(rel.users_file):
-        rows = _split_lines(decode(source.read(rel.users_file)), rel.users_file, "::", 5, "user")
+        rows = _split_lines(_text(source, rel.users_file), rel.users_file, "::", 5, "user")
         occupations = []
         for r in rows:
             code = int(r[3]) if r[3].strip().isdigit() else -1
@@ -228,20 +245,20 @@ def parse_100k(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
                            rel.rating_scale)
     genre_names = list(ML100K_GENRES)
     if source.has("u.genre"):
-        pairs = [line.rsplit("|", 1) for line in decode(source.read("u.genre")).splitlines()
+        pairs = [line.rsplit("|", 1) for line in _text(source, "u.genre").splitlines()
                  if "|" in line]
         by_index = {int(i): name for name, i in pairs if i.strip().isdigit()}
         if sorted(by_index) == list(range(len(by_index))):
             genre_names = [by_index[i] for i in range(len(by_index))]
     n_fields = 5 + len(genre_names)
-    rows = _split_lines(decode(source.read(rel.movies_file)), rel.movies_file, "|", n_fields,
+    rows = _split_lines(_text(source, rel.movies_file), rel.movies_file, "|", n_fields,
                         "movie")
     genres = pd.Series([[g for g, flag in zip(genre_names, r[5:], strict=True)
                          if flag.strip() == "1" and g != "unknown"] for r in rows], dtype=object)
     movies = _movies_frame([r[0] for r in rows], [r[1] for r in rows], genres)
     users = None
     if rel.users_file and source.has(rel.users_file):
-        rows = _split_lines(decode(source.read(rel.users_file)), rel.users_file, "|", 5, "user")
+        rows = _split_lines(_text(source, rel.users_file), rel.users_file, "|", 5, "user")
         users = pd.DataFrame({
             "user_id": np.asarray([r[0] for r in rows], dtype=np.int32),
             "gender": pd.Series([r[2] for r in rows], dtype="str"),
@@ -257,13 +274,14 @@ def parse_csv(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, None]:
     """ml-latest-small, ml-20m, ml-25m, ml-32m: ``ratings.csv`` and ``movies.csv``."""
     rel = source.release
     raw = source.read(rel.ratings_file)
+    check_text(raw, rel.ratings_file)
     header = raw.split(b"\n", 1)[0].strip().decode("utf-8", "replace")
     expected = "userId,movieId,rating,timestamp"
     if header.replace('"', "") != expected:
         raise DataError(f"{rel.ratings_file} line 1: header is {header[:80]!r}; "
                         f"expected {expected!r}")
     ratings = read_ratings(raw, rel.ratings_file, ",", True, rel.rating_scale)
-    text = decode(source.read(rel.movies_file))
+    text = _text(source, rel.movies_file)
     reader = csv.reader(io.StringIO(text))
     head = next(reader, None)
     if head != ["movieId", "title", "genres"]:

@@ -96,6 +96,21 @@ def zip_prefix(zip_path: Path, release: Release) -> str | None:
     return None
 
 
+def _restore_interrupted_swap(release: Release, data_dir: Path) -> None:
+    """An install killed between "move the old copy aside" and "move the new one in" leaves
+    ``.<name>.old-*`` and no ``<name>/``: put the old copy back."""
+    final = data_dir / release.name
+    if final.exists():
+        return
+    for old in sorted(data_dir.glob(f".{release.name}.old-*")):
+        if _folder_has_release(old, release):
+            try:
+                old.rename(final)
+            except OSError:
+                pass
+            return
+
+
 def locate(release: Release, data_dir: Path) -> Source | None:
     """Find ``release`` in ``data_dir`` as ``<name>/`` (also ``<name>/<folder>/``), ``<folder>/``
     or ``<name>.zip``; None when it is not there.
@@ -103,6 +118,7 @@ def locate(release: Release, data_dir: Path) -> Source | None:
     Raises:
         DataError: ``<name>.zip`` exists but is not a zip holding this release.
     """
+    _restore_interrupted_swap(release, data_dir)
     for folder in (data_dir / release.name, data_dir / release.name / release.folder,
                    data_dir / release.folder):
         if _folder_has_release(folder, release):

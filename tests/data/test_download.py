@@ -132,3 +132,19 @@ def test_zip_bomb_ratio_is_refused(tmp_path):
     archive.write_bytes(tiny.zip_bytes(entries))
     with pytest.raises(DataError, match="zip bomb"):
         install_zip(archive, tmp_path / "data")
+
+
+def test_a_damaged_release_never_replaces_a_good_copy(tmp_path):
+    good = tmp_path / "good.zip"
+    good.write_bytes(tiny.release_zip("ml-1m"))
+    folder = install_zip(good, tmp_path / "data")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    files = tiny.files_for("ml-1m")
+    files["ratings.dat"] = b"1::10::5::0\n1::20::nine::0\n"
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(tiny.zip_bytes({f"ml-1m/{k}": v for k, v in files.items()}))
+    with pytest.raises(DataError, match="was not installed.*ratings.dat line 2"):
+        install_zip(damaged, tmp_path / "data")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert leftovers(tmp_path / "data") == []
+    assert load_dataset("ml-1m", data_dir=tmp_path / "data", allow_download=False).n_ratings == 5

@@ -81,6 +81,22 @@ def test_zip_in_data_dir_is_read_without_extracting(tmp_path):
     ("ml-latest-small", "ratings.csv", "user,movie,stars\n1,2,3\n", "header is"),
     ("ml-latest-small", "ratings.csv",
      "userId,movieId,rating,timestamp\n1,10,4.0,1\n1,20,4.2,1\n", "ratings.csv line 3: rating 4.2"),
+    # wrong separators, missing and extra columns
+    ("ml-1m", "ratings.dat", "1\t10\t5\t0\n", "holds tabs; a '::'-separated file"),
+    ("ml-latest-small", "ratings.csv", "userId;movieId;rating;timestamp\n1;10;4.0;1\n", "header"),
+    ("ml-latest-small", "ratings.csv", "userId,movieId,rating\n1,10,4.0\n", "header"),
+    ("ml-latest-small", "ratings.csv",
+     "userId,movieId,rating,timestamp\n1,10,4.0,1\n1,20\n", "ratings.csv line 3"),
+    ("ml-latest-small", "ratings.csv",
+     "userId,movieId,rating,timestamp\n1,10,4.0,1,7\n", "ratings.csv"),
+    ("ml-1m", "ratings.dat", "1::10::0::0\n", "rating 0 is not on this release's scale"),
+    ("ml-1m", "ratings.dat", "1::-3::4::0\n", "ratings.dat line 1: user and movie ids"),
+    ("ml-1m", "ratings.dat", "1::10.5::4::0\n", "ratings.dat line 1: movie_id is '10.5'"),
+    ("ml-latest-small", "ratings.csv", "userId,movieId,rating,timestamp\n1,10,,1\n",
+     "ratings.csv line 2: the rating field is missing"),
+    ("ml-latest-small", "ratings.csv", "userId,movieId,rating,timestamp\n", "no ratings"),
+    ("ml-100k", "u.data", "   \n\n", "u.data: the file is empty"),
+    ("ml-1m", "movies.dat", "", "movies.dat: the file is empty"),
 ])
 def test_bad_files_name_file_and_line(tmp_path, name, fname, content, message):
     files = tiny.files_for(name)
@@ -88,6 +104,22 @@ def test_bad_files_name_file_and_line(tmp_path, name, fname, content, message):
     with pytest.raises(DataError, match=None) as info:
         parse_folder(tmp_path, name, files)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("name, fname, data", [
+    ("ml-1m", "ratings.dat", "1::10::5::0\n2::20::3::0\n".encode("utf-16")),
+    ("ml-1m", "ratings.dat", b"1::10::5::0\n1::2\xe90::3::0\n"),
+    ("ml-1m", "ratings.dat", bytes(range(256)) * 4),
+    ("ml-100k", "u.data", "1\t10\t5\t0\n".encode("utf-32")),
+    ("ml-latest-small", "ratings.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+    ("ml-1m", "movies.dat", "10::Caf\xe9 (1999)::Drama\n".encode("utf-16")),
+])
+def test_wrong_encodings_and_binary_files_are_data_errors(tmp_path, name, fname, data):
+    files = tiny.files_for(name)
+    files[fname] = data
+    with pytest.raises(DataError) as info:
+        parse_folder(tmp_path, name, files)
+    assert fname in str(info.value)
 
 
 def test_missing_file_is_named(tmp_path):

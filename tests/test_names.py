@@ -1,0 +1,73 @@
+"""No name a user gives (run id, dataset, extra table, uploaded file) reaches outside the data
+and runs folders; each hostile name is refused with a clear error, on the library and the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from movierec.config import DataConfig
+from movierec.data import get_release, load_dataset
+from movierec.errors import ConfigError, DataError, MovieRecError, RunError
+from movierec.runs import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = ["../escape", "../../etc/passwd", "/etc/passwd", "a/b", "..", ".", "", "run\x00id",
+           "C:\\windows", ".hidden", "~root", "x" * 300]
+
+
+def _tree(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_run_ids_and_extra_names_are_refused(tmp_path, mf_demo_run, name):
+    store = RunStore(tmp_path / "home" / "runs")
+    store.save(mf_demo_run)
+    before = _tree(tmp_path)
+    with pytest.raises(MovieRecError):
+        store.path(name)
+    with pytest.raises(MovieRecError):
+        store.load(name or "nothing")
+    with pytest.raises(MovieRecError):
+        store.delete(name or "nothing")
+    with pytest.raises(RunError):
+        store.write_extra(mf_demo_run.run_id, name, mf_demo_run.movies.head(2))
+    assert store.read_extra(mf_demo_run.run_id, name) is None
+    assert _tree(tmp_path) == before                     # nothing written or removed
+    assert store.load(mf_demo_run.run_id).epochs == mf_demo_run.epochs
+
+
+@pytest.mark.parametrize("name", HOSTILE + ["ml-1m/../../x", "ml-1m\\..\\x"])
+def test_hostile_dataset_names_are_refused(tmp_path, name):
+    with pytest.raises(DataError, match="known datasets"):
+        get_release(name)
+    with pytest.raises(MovieRecError):
+        load_dataset(name, data_dir=tmp_path / "data", allow_download=False)
+    with pytest.raises(ConfigError):
+        DataConfig(dataset=name)
+    assert _tree(tmp_path) == set()
+
+
+@pytest.mark.parametrize("args", [
+    ["runs", "show", "../../etc/passwd"],
+    ["runs", "delete", "../outside"],
+    ["recommend", "--run", "/etc/passwd", "--rate", "1=5"],
+    ["similar", "--run", "..", "--movie", "1"],
+    ["train", "--dataset", "../ml-1m", "--epochs", "1"],
+    ["download", "ml-1m/../../x"],
+])
+def test_hostile_names_on_the_command_line(tmp_path, args):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "movierec", *args], capture_output=True,
+                            text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert (outside / "keep.txt").read_text() == "mine"
