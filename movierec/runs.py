@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -369,9 +370,7 @@ class RunStore:
             train_config = from_dict(TrainConfig, config["train_config"])
             model = spec.build(int(config["n_users"]), int(config["n_items"]),
                                tuple(config["rating_scale"]), model_config)
-            state = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
-            model.load_state_dict(state, strict=True)
-            model.eval()
+            _load_weights(model, folder / "weights.pt", run_id)
             with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
                 user_ids = IdMap(arrays["user_ids"], "user")
                 item_ids = IdMap(arrays["item_ids"], "movie")
@@ -398,6 +397,28 @@ class RunStore:
                    synthetic=bool(config.get("synthetic")), created=config.get("created", ""),
                    train_seconds=float(config.get("train_seconds", 0.0)),
                    n_train=int(config.get("n_train", 0)), n_test=int(config.get("n_test", 0)))
+
+
+def _load_weights(model: Recommender, path: Path, run_id: str) -> None:
+    """Load ``weights.pt`` into ``model`` as tensors only (never code); a RunError saying what
+    is wrong with the file otherwise."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise RunError(f"run {run_id} is broken: weights.pt holds more than tensors; refusing "
+                       "to load it (a pickle can run code)") from None
+    except Exception as exc:  # noqa: BLE001 - truncated, empty or not a torch file at all
+        raise RunError(f"run {run_id} is broken: weights.pt cannot be read, it is damaged or "
+                       f"not a torch file ({type(exc).__name__})") from None
+    if not isinstance(state, dict):
+        raise RunError(f"run {run_id} is broken: weights.pt does not hold a state dict")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise RunError(f"run {run_id} is broken: weights.pt does not fit the model its "
+                       f"config.json describes ({first[:200]})") from None
+    model.eval()
 
 
 def _to_cpu(obj):

@@ -71,3 +71,15 @@ def test_hostile_names_on_the_command_line(tmp_path, args):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert (outside / "keep.txt").read_text() == "mine"
+
+
+def test_uploads_are_size_limited():
+    import tomllib
+
+    from movierec.data.catalog import RELEASES
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    limit_mb = config["server"]["maxUploadSize"]
+    largest = max(r.zip_mb for r in RELEASES.values() if not r.synthetic)
+    # Big enough for every release a person would upload, small enough to refuse nonsense.
+    assert largest <= limit_mb <= 512

@@ -58,7 +58,7 @@ def test_pickle_in_place_of_weights_is_refused(store, mf_demo_run, tmp_path):
 
     with open(folder / "weights.pt", "wb") as fh:
         pickle.dump({"x": Evil()}, fh)
-    with pytest.raises(RunError, match="is broken"):
+    with pytest.raises(RunError, match="weights.pt holds more than tensors; refusing"):
         store.load(mf_demo_run.run_id)
     assert not marker.exists()
 
@@ -79,6 +79,26 @@ def test_broken_runs_are_listed_and_others_still_work(store, mf_demo_run, seedne
         seednet_demo_run.run_id]["problem"]
     store.delete(seednet_demo_run.run_id)
     assert seednet_demo_run.run_id not in store.ids()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "wrong tensors"])
+def test_a_corrupt_weights_file_is_a_clear_error_and_others_still_work(
+        store, mf_demo_run, seednet_demo_run, damage):
+    store.save(mf_demo_run)
+    folder = store.save(seednet_demo_run)
+    weights = folder / "weights.pt"
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "garbage":
+        weights.write_bytes(b"this is not a torch file" * 10)
+    elif damage == "empty":
+        weights.write_bytes(b"")
+    else:
+        torch.save({"movie_embed.weight": torch.zeros(3, 3)}, weights)
+    with pytest.raises(RunError, match=f"run {seednet_demo_run.run_id}") as info:
+        store.load(seednet_demo_run.run_id)
+    assert "weights" in str(info.value)
+    assert store.load(mf_demo_run.run_id).epochs == mf_demo_run.epochs
 
 
 def test_resave_replaces_and_interrupted_swap_is_repaired(store, mf_demo_run):

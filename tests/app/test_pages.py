@@ -54,6 +54,18 @@ def test_data_page_on_demo():
     assert "Training on **44,163** ratings, validating on **4,907**" in texts(at)
 
 
+def test_data_page_with_a_damaged_copy_names_the_problem(isolated_locations):
+    files = tiny.files_for("ml-100k")
+    files["u.data"] = b"1\t10\t5\t0\n1\t20\tfive\t0\n"
+    tiny.write_folder(isolated_locations / "data", "ml-100k", files)
+    at = no_exception(page("data", dataset="ml-100k").run())
+    assert "ml-100k cannot be read: u.data line 2: rating is 'five'" in texts(at)
+    # The session's choice of data is untouched; switching to another dataset still works.
+    at.selectbox(key="data_dataset_select").set_value("demo").run()
+    no_exception(at)
+    assert at.session_state["dataset"] == "demo" and at.metric[0].value == "1,000"
+
+
 def test_data_page_leave_one_out_counts():
     at = no_exception(page("data").run())
     at.radio[0].set_value("leave-one-out").run()
