@@ -262,11 +262,9 @@ def _train_loop(args, training, n_epochs: int) -> bool:
         for rec in training.epochs(n_epochs, on_batch=on_batch):
             last_epoch = rec.epoch
             bar.clear()
-            ranking = "" if rec.val_hr10 is None else \
-                f"  HR@10 {rec.val_hr10:.4f}  NDCG@10 {rec.val_ndcg10:.4f}"
             _say(args, f"epoch {rec.epoch:>3}  train loss {rec.train_loss:.4f} | val loss "
-                       f"{rec.val_loss:.4f}  acc {rec.val_accuracy:.4f}  rmse {rec.val_rmse:.4f}  "
-                       f"mae {rec.val_mae:.4f}{ranking}  ({rec.seconds:.1f} s)")
+                       f"{rec.val_loss:.4f}  {_metrics_text(vars(rec), '  ')}  "
+                       f"({rec.seconds:.1f} s)")
     except KeyboardInterrupt:
         bar.close()
         training.rewind()
@@ -352,10 +350,9 @@ def cmd_train(args) -> int:
     summary["history"] = run.history
     summary["completed"] = completed
     summary["peak_rss_mb"] = _peak_rss_mb()
-    m = run.metrics()
     _emit(args, summary,
           f"run {run.run_id}: {run.epochs} epochs in {run.train_seconds:.1f} s; validation "
-          f"RMSE {m['val_rmse']:.4f}, MAE {m['val_mae']:.4f}, accuracy {m['val_accuracy']:.4f}"
+          f"{_metrics_text(run.history[-1] if run.history else {}, ', ')}"
           + (f"\nsaved to {run_dir}" if run_dir else "\n(not saved)"))
     return 0 if completed else 130
 
@@ -380,13 +377,25 @@ def cmd_evaluate(args) -> int:
            "ndcg10": ranking["ndcg10"], "ranking_users": ranking["n_users"], **baselines}
     _emit(args, doc,
           f"run {run.run_id} on {len(data.test):,} held-out ratings of {run.data_config.dataset}"
-          f"\n  RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  accuracy "
-          f"{metrics['accuracy']:.4f}  loss {metrics['loss']:.4f}"
+          + ("\n  predicts no stars (a ranking model)" if math.isnan(metrics["rmse"]) else
+             f"\n  RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  accuracy "
+             f"{metrics['accuracy']:.4f}")
+          + f"  loss {metrics['loss']:.4f}"
           f"\n  top-N (one held-out movie per user among 100): HR@10 {ranking['hr10']:.4f}  "
           f"NDCG@10 {ranking['ndcg10']:.4f} over {ranking['n_users']:,} users"
           f"\n  baselines: global mean RMSE {baselines['mean_rmse']:.4f}; user+movie bias RMSE "
           f"{baselines['bias_rmse']:.4f}")
     return 0
+
+
+def _metrics_text(values: dict, sep: str) -> str:
+    """The validation metrics a model has (a ranking model has no RMSE, a star model trained
+    without ranking evaluation no HR@10), as ``RMSE 0.8414, MAE ...``."""
+    names = (("val_rmse", "RMSE"), ("val_mae", "MAE"), ("val_accuracy", "accuracy"),
+             ("val_hr10", "HR@10"), ("val_ndcg10", "NDCG@10"))
+    shown = [f"{label} {values[key]:.4f}" for key, label in names
+             if isinstance(values.get(key), float) and math.isfinite(values[key])]
+    return sep.join(shown) or "no metrics"
 
 
 def _read_ratings_file(path: str) -> dict[int, float]:
@@ -453,9 +462,8 @@ def cmd_runs(args) -> int:
         lines = [f"runs in {store.root}:"] if rows else [f"no runs in {store.root}"]
         for r in rows:
             if r["status"] == "ok":
-                lines.append(f"  {r['run_id']:<44} {r['epochs']:>3} epochs  val RMSE "
-                             f"{r.get('val_rmse', float('nan')):.4f}  acc "
-                             f"{r.get('val_accuracy', float('nan')):.4f}")
+                lines.append(f"  {r['run_id']:<44} {r['epochs']:>3} epochs  "
+                             f"{_metrics_text(r, '  ')}")
             else:
                 lines.append(f"  {r['run_id']:<44} BROKEN: {r['problem']}")
         _emit(args, rows, "\n".join(lines))

@@ -87,7 +87,8 @@ class Run:
         if not self.history:
             return {}
         last = self.history[-1]
-        return {k: last[k] for k in ("val_loss", "val_rmse", "val_mae", "val_accuracy")}
+        return {k: last.get(k) for k in ("val_loss", "val_rmse", "val_mae", "val_accuracy",
+                                         "val_hr10", "val_ndcg10")}
 
     def movie_table(self) -> pd.DataFrame:
         """Movies in table order (row ``item_idx``) with their training rating counts."""

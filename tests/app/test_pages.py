@@ -219,3 +219,30 @@ def test_app_routes_every_page(saved_run):
             at.session_state["explore_method"] = "PCA"
         no_exception(at.run())
         assert at.title[0].value == title
+
+
+# --- Every registered model on the pages that use a run ----------------------------------------
+@pytest.mark.parametrize("model", ["autorec", "bpr"])
+def test_curves_explore_and_recommend_work_for_every_model(demo, model):
+    from tests.conftest import train_demo
+
+    run = train_demo(demo, model, 2).run
+    RunStore().save(run)
+    curves = no_exception(page("curves", run_id=run.run_id).run())
+    final = curves.dataframe[0].value.iloc[0]
+    assert final["epochs"] == 2 and 0 <= final["val_hr10"] <= 1
+    assert len(curves.get("vega_lite_chart")) >= 3
+    explore = page("explore", run_id=run.run_id)
+    explore.session_state["explore_method"] = "PCA"
+    no_exception(explore.run())
+    explore.text_input(key="explore_query").input("silent").run()
+    no_exception(explore)
+    assert len(explore.dataframe[0].value) == 10
+    table = run.movie_table().sort_values("n_ratings", ascending=False)
+    rated = {int(m): 5.0 for m in table["movie_id"].head(3)}
+    recommend = no_exception(page("recommend", run_id=run.run_id,
+                                  ratings={"demo": dict(rated)}).run())
+    suggestions = recommend.dataframe[-1].value
+    assert len(suggestions) == 10
+    assert not set(suggestions["title"]) & set(table.set_index("movie_id").loc[list(rated),
+                                                                                "title"])
