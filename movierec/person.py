@@ -44,8 +44,9 @@ def read_person_ratings(data: bytes, name: str, scale: tuple[float, ...] | None 
     reader.fieldnames = fields
     rated: dict[int, float] = {}
     try:
-        for number, row in enumerate(reader, start=2):
-            if number - 1 > MAX_ROWS:
+        for row in reader:
+            number = reader.line_num              # the file's line (blank lines count)
+            if len(rated) >= MAX_ROWS:
                 raise DataError(f"{name}: more than {MAX_ROWS:,} ratings; is this a ratings "
                                 "export?")
             movie, stars = (row.get("movie_id") or "").strip(), (row.get("rating") or "").strip()

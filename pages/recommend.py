@@ -166,6 +166,6 @@ with mine:
         else:
             ratings.update(imported)
             state.put(state.IMPORTED, uploaded.file_id)
-            st.success(f"Imported {len(imported)} ratings from {uploaded.name}.")
+            st.toast(f"Imported {len(imported)} ratings from {uploaded.name}.")
             st.rerun()
 

@@ -52,3 +52,8 @@ def test_half_stars_on_a_half_star_scale():
     scale = tuple(x / 2 for x in range(1, 11))
     assert read_person_ratings(b"movie_id,rating\n7,3.5\n", "f.csv", scale) == {7: 3.5}
     assert read_person_ratings(b"movie_id,rating\n7,3.5\n", "f.csv") == {7: 3.5}
+
+
+def test_lines_are_the_files_own_even_after_blank_lines():
+    with pytest.raises(DataError, match="mine.csv line 5: movie_id must be a whole number"):
+        read_person_ratings(b"movie_id,rating\n1,5\n\n\nx,4\n", "mine.csv", WHOLE)

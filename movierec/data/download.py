@@ -78,9 +78,11 @@ def clear_stale(data_dir: Path, release: Release, older_than: float = STALE_SECO
     (``.ml-1m.zip.*.part`` files, ``.ml-1m.extract-*`` folders). Only leftovers untouched for
     ``older_than`` seconds go: one still growing belongs to a download in another process."""
     cutoff = time.time() - older_than
-    for leftover in [*data_dir.glob(f".{release.zip_name}.*.part"),
-                     *data_dir.glob(f".{release.name}.extract-*"),
-                     *data_dir.glob(f".{release.name}.old-*")]:
+    leftovers = [*data_dir.glob(f".{release.zip_name}.*.part"),
+                 *data_dir.glob(f".{release.name}.extract-*")]
+    if (data_dir / release.name).exists():   # else an old copy may be all there is: keep it
+        leftovers += data_dir.glob(f".{release.name}.old-*")
+    for leftover in leftovers:
         try:
             if leftover.lstat().st_mtime >= cutoff:
                 continue
