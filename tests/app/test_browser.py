@@ -157,3 +157,68 @@ def test_train_explore_and_recommend_in_chromium(page, tmp_path):
     no_exception(tab)
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / "browser-recommend.png"), full_page=True)
+
+
+def test_two_browser_sessions_share_a_training_but_not_ratings(app_url, isolated_locations,
+                                                              tmp_path):
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-gpu",
+            "--disable-dev-shm-usage"])
+        tabs = []
+        try:
+            for _ in range(2):                       # two contexts: two people, two sessions
+                tab = browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
+                tab.set_default_timeout(60_000)
+                tab.goto(app_url)
+                tab.get_by_role("button", name="Use the synthetic demo set").click()
+                tab.get_by_text("Synthetic data.").wait_for()
+                settle(tab)
+                go(tab, "Train")
+                epochs = tab.get_by_label("epochs", exact=True)
+                epochs.fill("4")
+                epochs.press("Tab")
+                settle(tab)
+                tabs.append(tab)
+            # Both ask for the notebook's network with the same settings, one right after the
+            # other: one training serves both.
+            for tab in tabs:
+                tab.get_by_role("button", name="Train", exact=True).click()
+            ready = []
+            for tab in tabs:
+                tab.get_by_text("is ready").wait_for(timeout=180_000)
+                settle(tab)
+                no_exception(tab)
+                ready.append(tab.locator("[data-testid=stAlertContentSuccess]").inner_text())
+            runs = [p.name for p in (isolated_locations / "home" / "runs").iterdir()
+                    if not p.name.startswith(".")]
+            assert len(runs) == 1 and all(runs[0] in text for text in ready), (runs, ready)
+
+            # Ratings stay with their person: a bad import changes nothing, a good one adds
+            # two ratings in the first session only.
+            first, second = tabs
+            go(first, "Recommend")
+            go(second, "Recommend")
+            bad = tmp_path / "bad.csv"
+            bad.write_text("movie_id,rating\n1,5\n1,4\n")
+            first.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(bad))
+            first.get_by_text("movie 1 is rated a second time").wait_for()
+            first.get_by_text("Your ratings (0)").wait_for()
+            good = tmp_path / "good.csv"
+            good.write_text("movie_id,rating\n1,5\n2,3\n")
+            first.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(good))
+            first.get_by_text("Your ratings (2)").wait_for()
+            settle(first)
+            no_exception(first)
+            go(second, "Learning curves")
+            go(second, "Recommend")
+            second.get_by_text("Your ratings (0)").wait_for()
+            no_exception(second)
+        except Exception:
+            ARTIFACTS.mkdir(exist_ok=True)
+            for number, tab in enumerate(tabs):
+                tab.screenshot(path=str(ARTIFACTS / f"two-sessions-{number}.png"),
+                               full_page=True)
+            raise
+        finally:
+            browser.close()
