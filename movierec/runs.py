@@ -266,6 +266,8 @@ class RunStore:
         Raises:
             UnknownIdError: no such run, or the prefix matches several.
         """
+        if not ref or not ref.strip():
+            raise UnknownIdError("no run id given; `python -m movierec runs` lists them")
         ids = self.ids()
         if ref == "latest":
             if not ids:

@@ -32,9 +32,9 @@ def test_hostile_run_ids_and_extra_names_are_refused(tmp_path, mf_demo_run, name
     with pytest.raises(MovieRecError):
         store.path(name)
     with pytest.raises(MovieRecError):
-        store.load(name or "nothing")
+        store.load(name)
     with pytest.raises(MovieRecError):
-        store.delete(name or "nothing")
+        store.delete(name)
     with pytest.raises(RunError):
         store.write_extra(mf_demo_run.run_id, name, mf_demo_run.movies.head(2))
     assert store.read_extra(mf_demo_run.run_id, name) is None
