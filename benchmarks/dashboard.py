@@ -31,12 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 CHROMIUM = os.environ.get("MOVIEREC_CHROMIUM", "/usr/bin/chromium")
 
-
-def data_dir() -> Path:
-    env = os.environ.get("MOVIEREC_DATA_DIR")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
+from core import data_dir  # noqa: E402 - benchmarks/core.py, after the path
 
 
 def wait_idle(tab, timeout: float = 120.0) -> None:

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from core import data_dir, time_loads  # noqa: E402 - benchmarks/core.py, after the path
+
 # (label, CLI arguments): movierec recipes trained on the 90/10 split.
 RECIPES = [
     ("mf (defaults)", ["--model", "mf"]),
@@ -47,11 +49,6 @@ RANKING = [
     ("bpr (trained to rank)", ["--model", "bpr", "--epochs", "20"]),
     ("mf (trained for stars)", ["--model", "mf"]),
 ]
-
-
-def data_dir() -> Path:
-    env = os.environ.get("MOVIEREC_DATA_DIR")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
 
 
 def machine() -> str:
@@ -158,7 +155,6 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     args = parser.parse_args()
 
-    from core import time_loads  # noqa: I001 - benchmarks/core.py
 
     from movierec.config import DataConfig
     from movierec.data import load_dataset
@@ -276,38 +272,19 @@ def kfold_rows(dataset, folds: int) -> list[str]:
 
 
 def map_and_fold_in(env: dict, tmp: Path) -> list[str]:
-    from movierec.embeddings import ProjectionConfig, project
-    from movierec.inference import because, recommend
-    from movierec.runs import RunStore
+    """The dashboard benchmark's library timings on an mf run trained here."""
+    from dashboard import library_timings  # benchmarks/dashboard.py
 
     subprocess.run([sys.executable, "-m", "movierec", "train", "--dataset", "ml-1m", "--model",
                     "mf", "--quiet", "--no-ranking-eval"], env=env, check=True, cwd=ROOT)
-    store = RunStore(tmp / "home" / "runs")
-    run = store.load("latest")
-    seen = run.item_counts > 0
-    vectors = run.model.item_embeddings().detach().numpy()[seen]
-    start = time.perf_counter()
-    project(vectors, ProjectionConfig())
-    ours = time.perf_counter() - start
-    from sklearn.manifold import TSNE
-    start = time.perf_counter()
-    TSNE(init="pca", random_state=0).fit_transform(vectors)
-    default = time.perf_counter() - start
-    popular = run.movie_table().sort_values("n_ratings", ascending=False)["movie_id"]
-    rated = {int(m): float(1 + i % 5) for i, m in enumerate(popular.head(10))}
-    recommend(run, rated)
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        top = recommend(run, rated, top=10)
-        because(run, top["movie_id"].tolist(), rated)
-        times.append(time.perf_counter() - start)
+    lib = library_timings(tmp / "home" / "runs", "latest")
     return ["## Map and suggestions (mf run on all of ML-1M)", "",
             "| what | time |", "|---|---:|",
-            f"| t-SNE of {int(seen.sum()):,} movie embeddings, movierec settings | {ours:.1f} s |",
-            f"| t-SNE, scikit-learn defaults | {default:.1f} s |",
+            f"| t-SNE of {lib['n_movies']:,} movie embeddings, movierec settings | "
+            f"{lib['tsne']:.1f} s |",
+            f"| t-SNE, scikit-learn defaults | {lib['tsne_default']:.1f} s |",
             f"| fold-in + top-10 + reasons for a person with 10 ratings (median of 20) | "
-            f"{statistics.median(times) * 1000:.0f} ms |"]
+            f"{lib['suggest_ms']:.0f} ms |"]
 
 
 if __name__ == "__main__":

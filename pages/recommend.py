@@ -22,7 +22,7 @@ st.caption("Rate a few movies you know; from three ratings on you get suggestion
 
 if state.selected_run_id() is None:
     st.info("No model is trained yet. One click trains the recommended one right here: biased "
-            "matrix factorisation, about 25 s on MovieLens 1M.")
+            "matrix factorisation, about 15 s on MovieLens 1M.")
     dataset = "ml-1m" if state.present("ml-1m") else "demo"
     if dataset == "demo":
         st.warning("MovieLens 1M is not in the data folder, so this trains on the **synthetic "

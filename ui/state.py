@@ -115,9 +115,15 @@ def data_dir() -> Path:
 
 
 def store() -> RunStore:
+    """The run store of this server's runs folder (opened, and repaired, once per folder)."""
+    return _store(str(paths.runs_dir()))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(root: str) -> RunStore:
     from movierec.runs import RunStore
 
-    return RunStore()
+    return RunStore(root)
 
 
 @st.cache_resource(show_spinner=False)
@@ -221,9 +227,8 @@ def _stamp(run_id: str) -> float:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _run(run_id: str, root: str, stamp: float) -> Run:
     from movierec.inference import fold_in
-    from movierec.runs import RunStore
 
-    loaded = RunStore(root).load(run_id)
+    loaded = _store(root).load(run_id)
     # The first optimiser step in a process imports a good part of torch (about 2 s); pay it
     # here, while the page loads, rather than after the click that asks for suggestions.
     fold_in(loaded.model, [0], [loaded.rating_scale[-1]])
@@ -238,9 +243,8 @@ def run(run_id: str) -> Run:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _movie_map(run_id: str, root: str, stamp: float, config: ProjectionConfig) -> pd.DataFrame:
     from movierec.embeddings import movie_map
-    from movierec.runs import RunStore
 
-    return movie_map(_run(run_id, root, stamp), config, RunStore(root))
+    return movie_map(_run(run_id, root, stamp), config, _store(root))
 
 
 def movie_map_for(run_id: str, config: ProjectionConfig) -> pd.DataFrame:

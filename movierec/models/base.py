@@ -57,6 +57,21 @@ class Recommender(nn.Module):
             previous = [name]
         return layers
 
+    @staticmethod
+    def _index_input(who: str) -> dict:
+        """The architecture row of the ``user`` or ``movie`` index input."""
+        return {"name": who, "kind": f"Input ({who} index)", "shape": "(batch, 1)",
+                "params": 0, "inputs": []}
+
+    @staticmethod
+    def _embedding_row(name: str, table: nn.Embedding, source: str,
+                       kind: str | None = None) -> dict:
+        """The architecture row of embedding ``table`` looked up by index input ``source``."""
+        rows, width = table.weight.shape
+        return {"name": name, "kind": kind or f"Embedding {rows:,} x {width}",
+                "shape": f"(batch, {width})", "params": table.weight.numel(),
+                "inputs": [source]}
+
     # --- shared -----------------------------------------------------------------------------
     def on_train_start(self, rating: torch.Tensor, user_idx: torch.Tensor | None = None,
                        item_idx: torch.Tensor | None = None) -> None:

@@ -56,22 +56,12 @@ class MF(Recommender):
                                                          len(rating_scale)))
 
     def architecture(self) -> list[dict]:
-        d = self.config.dim
         return [
-            {"name": "user", "kind": "Input (user index)", "shape": "(batch, 1)", "params": 0,
-             "inputs": []},
-            {"name": "movie", "kind": "Input (movie index)", "shape": "(batch, 1)", "params": 0,
-             "inputs": []},
-            {"name": "user_factors", "kind": f"Embedding {self.n_users:,} x {d}",
-             "shape": f"(batch, {d})", "params": self.user_factors.weight.numel(),
-             "inputs": ["user"]},
-            {"name": "movie_factors", "kind": f"Embedding {self.n_items:,} x {d}",
-             "shape": f"(batch, {d})", "params": self.item_factors.weight.numel(),
-             "inputs": ["movie"]},
-            {"name": "user_bias", "kind": "Embedding (bias)", "shape": "(batch, 1)",
-             "params": self.user_bias.weight.numel(), "inputs": ["user"]},
-            {"name": "movie_bias", "kind": "Embedding (bias)", "shape": "(batch, 1)",
-             "params": self.item_bias.weight.numel(), "inputs": ["movie"]},
+            self._index_input("user"), self._index_input("movie"),
+            self._embedding_row("user_factors", self.user_factors, "user"),
+            self._embedding_row("movie_factors", self.item_factors, "movie"),
+            self._embedding_row("user_bias", self.user_bias, "user", "Embedding (bias)"),
+            self._embedding_row("movie_bias", self.item_bias, "movie", "Embedding (bias)"),
             {"name": "dot", "kind": "Dot product", "shape": "(batch, 1)", "params": 0,
              "inputs": ["user_factors", "movie_factors"]},
             {"name": "rating", "kind": "Sum + global mean", "shape": "(batch, 1)", "params": 0,

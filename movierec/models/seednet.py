@@ -83,16 +83,9 @@ class SeedNet(Recommender):
     def architecture(self) -> list[dict]:
         d = self.config.embedding_dim
         layers = [
-            {"name": "movie", "kind": "Input (movie index)", "shape": "(batch, 1)", "params": 0,
-             "inputs": []},
-            {"name": "user", "kind": "Input (user index)", "shape": "(batch, 1)", "params": 0,
-             "inputs": []},
-            {"name": "movie_embed", "kind": f"Embedding {self.n_items:,} x {d}",
-             "shape": f"(batch, {d})", "params": self.movie_embed.weight.numel(),
-             "inputs": ["movie"]},
-            {"name": "user_embed", "kind": f"Embedding {self.n_users:,} x {d}",
-             "shape": f"(batch, {d})", "params": self.user_embed.weight.numel(),
-             "inputs": ["user"]},
+            self._index_input("movie"), self._index_input("user"),
+            self._embedding_row("movie_embed", self.movie_embed, "movie"),
+            self._embedding_row("user_embed", self.user_embed, "user"),
             {"name": "movie_flatten", "kind": f"Flatten, dropout {self.movie_flatten.p:g}",
              "shape": f"(batch, {d})", "params": 0, "inputs": ["movie_embed"]},
             {"name": "user_flatten", "kind": f"Flatten, dropout {self.user_flatten.p:g}",
