@@ -80,8 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["random", "leave-one-out"],
                    help="hold out --test-size of the ratings at random (default) or one rating "
                         "per user (the NCF ranking protocol)")
+    p.add_argument("--new-people", type=int, metavar="N",
+                   help="hold N people out of training entirely, for the new-person protocol "
+                        "(default 0)")
     p.add_argument("--no-ranking-eval", action="store_true",
                    help="skip HR@10/NDCG@10 after each epoch")
+    p.add_argument("--no-quality", action="store_true",
+                   help="skip measuring suggestions for new people and neighbour quality "
+                        "after training")
     p.add_argument("--epochs", type=int, help="epochs to train (default: the model's)")
     p.add_argument("--batch-size", type=int, help="ratings per step (default: the model's)")
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's)")
@@ -95,14 +101,22 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "epochs (default: its own count)")
     p.add_argument("--no-save", action="store_true", help="do not save the run")
 
-    p = sub.add_parser("evaluate", parents=[common], help="score a run on its held-out ratings")
+    p = sub.add_parser("evaluate", parents=[common],
+                       help="score a run: held-out ratings, top-N, new people, neighbours")
     p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
+    p.add_argument("--given", default="3,5,10", metavar="K,...",
+                   help="numbers of ratings the new people give (default 3,5,10)")
+    p.add_argument("--references", default="most rated,item-kNN,EASE", metavar="NAME,...",
+                   help="reference recommenders beside the run in the new-person protocol "
+                        "(default: most rated,item-kNN,EASE; 'none' for none)")
 
     p = sub.add_parser("recommend", parents=[common], help="suggest movies for a new person")
     p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
     p.add_argument("--rate", action="extend", nargs="+", default=[], metavar="MOVIE_ID=STARS",
                    help="a rating of the new person, e.g. --rate 2571=5 1=4")
     p.add_argument("--ratings-file", help="CSV with columns movie_id,rating")
+    p.add_argument("--people", metavar="FILE",
+                   help="CSV with columns person,movie_id,rating: suggestions for each person")
     p.add_argument("--top", type=int, default=10, help="how many suggestions (default 10)")
     p.add_argument("--min-ratings", type=int, default=10,
                    help="skip movies with fewer training ratings (default 10)")
@@ -117,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, help="how many (default 10)")
     p.add_argument("--min-ratings", type=int, default=0,
                    help="skip movies with fewer training ratings (default 0)")
+
+    p = sub.add_parser("embeddings", parents=[common],
+                       help="write the movie vectors for the TensorFlow Embedding Projector")
+    p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for vectors.tsv and metadata.tsv (created if missing)")
+    p.add_argument("--min-ratings", type=int, default=1,
+                   help="only movies with at least this many training ratings (default 1)")
 
     p = sub.add_parser("runs", parents=[common], help="list, show or delete saved runs")
     p.add_argument("action", nargs="?", default="list", choices=["list", "show", "delete"])
@@ -293,7 +315,8 @@ def cmd_train(args) -> int:
     store = RunStore(getattr(args, "runs_dir", None))
     if args.resume:
         blocked = [f for f in ("preset", "dataset", "model", "fraction", "test_size", "seed",
-                               "split", "batch_size", "lr", "lr_decay", "weight_decay", "device")
+                               "split", "new_people", "batch_size", "lr", "lr_decay",
+                               "weight_decay", "device")
                    if getattr(args, f) is not None] + (["set"] if args.set else [])
         if blocked:
             raise ConfigError("--resume continues a run with its own settings; drop "
@@ -307,7 +330,7 @@ def cmd_train(args) -> int:
         data_values = to_dict(preset.data) if preset else {}
         for field, value in (("dataset", args.dataset), ("fraction", args.fraction),
                              ("test_size", args.test_size), ("seed", args.seed),
-                             ("split", args.split)):
+                             ("split", args.split), ("new_people", args.new_people)):
             if value is not None:
                 data_values[field] = value
         data_config = from_dict(DataConfig, data_values)
@@ -345,36 +368,104 @@ def cmd_train(args) -> int:
     run_dir = None
     if not args.no_save:
         run_dir = store.save(run)
+    peak = _peak_rss_mb()   # of training: measuring quality afterwards is not training
+    quality = {} if args.no_quality or not completed else \
+        _measure(args, run, training.split, store if run_dir else None)
     summary = run.summary()
     summary["run_dir"] = str(run_dir) if run_dir else None
     summary["history"] = run.history
     summary["completed"] = completed
-    summary["peak_rss_mb"] = _peak_rss_mb()
+    summary["peak_rss_mb"] = peak
+    summary["quality"] = {name: table.to_dict(orient="records")
+                          for name, table in quality.items()}
     _emit(args, summary,
           f"run {run.run_id}: {run.epochs} epochs in {run.train_seconds:.1f} s; validation "
           f"{_metrics_text(run.history[-1] if run.history else {}, ', ')}"
+          + "".join(f"\n{_quality_text(name, table)}" for name, table in quality.items())
           + (f"\nsaved to {run_dir}" if run_dir else "\n(not saved)"))
     return 0 if completed else 130
 
 
+def _quality_progress(args):
+    bar = _progress_bar(args, total=None, unit="person", leave=False)
+
+    def update(label: str, done: int, total: int) -> None:
+        if bar.total != total or bar.desc != label:
+            bar.reset(total=total)
+            bar.set_description(label)
+        bar.n = done
+        bar.refresh() if done == total else bar.update(0)
+    return bar, update
+
+
+def _measure(args, run, split, store) -> dict:
+    """The run's quality tables after training (stored beside it when ``store`` is given)."""
+    from movierec.evaluation.report import measure_run, save_quality
+
+    _say(args, "measuring neighbour quality"
+         + (f" and suggestions for {run.data_config.new_people} new people"
+            if split.people is not None else "") + "...")
+    bar, update = _quality_progress(args)
+    notes: dict[str, str] = {}
+    try:
+        quality = measure_run(run, split, progress=update, notes=notes)
+    finally:
+        bar.close()
+    for name, reason in notes.items():
+        _say(args, f"{name} quality not measured: {reason}")
+    if store is not None:
+        save_quality(store, run.run_id, quality)
+    return quality
+
+
+def _quality_text(name: str, table) -> str:
+    from movierec.evaluation.report import describe
+
+    return describe(name, table)
+
+
 def cmd_evaluate(args) -> int:
-    from movierec.baselines import baseline_metrics
-    from movierec.ranking import ranking_metrics
+    from movierec.evaluation.baselines import baseline_metrics
+    from movierec.evaluation.people import REFERENCES, PeopleProtocol
+    from movierec.evaluation.ranking import ranking_metrics
+    from movierec.evaluation.report import TABLES, describe, measure_run
     from movierec.runs import RunStore
     from movierec.split import make_split
     from movierec.training import evaluate
 
+    protocol = PeopleProtocol(given=_numbers(args.given, "--given"))
+    references = [] if args.references.strip().lower() == "none" else \
+        [r.strip() for r in args.references.split(",") if r.strip()]
+    unknown = sorted(set(references) - set(REFERENCES))
+    if unknown:
+        raise ConfigError(f"unknown reference(s) {', '.join(unknown)} for --references; "
+                          f"known: {', '.join(REFERENCES)}, or none")
     run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
     dataset = _load(args, run.data_config.dataset)
     data = make_split(dataset, run.data_config)
     metrics = evaluate(run.model, data.test)
     baselines = baseline_metrics(data.train, data.test)
     ranking = ranking_metrics(run.model, data.train, data.test, seed=run.data_config.seed)
+    bar, update = _quality_progress(args)
+    notes: dict[str, str] = {}
+    try:
+        quality = measure_run(run, data, protocol, references, progress=update, notes=notes)
+    finally:
+        bar.close()
     doc = {"run_id": run.run_id, "model": run.model_name, "dataset": run.data_config.dataset,
            "split": run.data_config.split, "n_test": len(data.test),
            "val_loss": metrics["loss"], "val_rmse": metrics["rmse"], "val_mae": metrics["mae"],
            "val_accuracy": metrics["accuracy"], "hr10": ranking["hr10"],
-           "ndcg10": ranking["ndcg10"], "ranking_users": ranking["n_users"], **baselines}
+           "ndcg10": ranking["ndcg10"], "ranking_users": ranking["n_users"], **baselines,
+           "new_people": quality["people"].to_dict(orient="records")
+           if "people" in quality else None,
+           "neighbours": quality["neighbours"].to_dict(orient="records")
+           if "neighbours" in quality else None, "not_measured": notes}
+    if data.people is None:
+        notes["people"] = ("this run trained on every user (train with --new-people 600 to "
+                           "hold some out)")
+    texts = [describe(name, quality[name]) if name in quality else
+             f"{name} quality: not measured; {notes.get(name, '')}" for name in TABLES]
     _emit(args, doc,
           f"run {run.run_id} on {len(data.test):,} held-out ratings of {run.data_config.dataset}"
           + ("\n  predicts no stars (a ranking model)" if math.isnan(metrics["rmse"]) else
@@ -384,8 +475,19 @@ def cmd_evaluate(args) -> int:
           f"\n  top-N (one held-out movie per user among 100): HR@10 {ranking['hr10']:.4f}  "
           f"NDCG@10 {ranking['ndcg10']:.4f} over {ranking['n_users']:,} users"
           f"\n  baselines: global mean RMSE {baselines['mean_rmse']:.4f}; user+movie bias RMSE "
-          f"{baselines['bias_rmse']:.4f}")
+          f"{baselines['bias_rmse']:.4f}\n" + "\n".join(texts))
     return 0
+
+
+def _numbers(text: str, option: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"{option} expects whole numbers separated by commas, got "
+                          f"{text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise ConfigError(f"{option} expects positive whole numbers, got {text!r}")
+    return values
 
 
 def _metrics_text(values: dict, sep: str) -> str:
@@ -398,21 +500,62 @@ def _metrics_text(values: dict, sep: str) -> str:
     return sep.join(shown) or "no metrics"
 
 
+def _read_file(path: str, limit: int) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def _read_ratings_file(path: str) -> dict[int, float]:
     from movierec.person import MAX_BYTES, read_person_ratings
 
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return read_person_ratings(data, path)
+    return read_person_ratings(_read_file(path, MAX_BYTES), path)
+
+
+def _recommend_people(args) -> int:
+    """``recommend --people FILE``: everyone's suggestions, each as ``recommend`` makes them;
+    a person's movies that the run does not know are left out (and listed)."""
+    from movierec.inference import recommend
+    from movierec.person import MAX_PEOPLE_BYTES, read_people_ratings
+    from movierec.runs import RunStore
+
+    run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
+    people = read_people_ratings(_read_file(args.people, MAX_PEOPLE_BYTES), args.people,
+                                 run.rating_scale)
+    doc, lines = [], []
+    for person, rated in people.items():
+        known = {m: s for m, s in rated.items() if m in run.item_ids}
+        ignored = sorted(set(rated) - set(known))
+        entry = {"person": person, "suggestions": []}
+        if ignored:
+            entry["ignored"] = ignored
+            _say(args, f"person {person}: movie(s) {', '.join(map(str, ignored[:5]))} "
+                       f"unknown to run {run.run_id}, left out")
+        if known:
+            result = recommend(run, known, top=args.top, min_ratings=args.min_ratings,
+                               genres=args.genre or None)
+            entry["suggestions"] = result.to_dict(orient="records")
+            lines.append(f"person {person} ({len(known)} ratings):\n"
+                         + _table(result, ["movie_id", "title", "genres", "predicted_rating"]))
+        else:
+            entry["error"] = "none of this person's movies is known to the run"
+            lines.append(f"person {person}: {entry['error']}")
+        doc.append(entry)
+    _emit(args, doc, "\n".join(lines))
+    return 0
 
 
 def cmd_recommend(args) -> int:
     from movierec.inference import recommend
     from movierec.runs import RunStore
 
+    if args.people:
+        if args.rate or args.ratings_file:
+            raise ConfigError("--people gives everyone's ratings; drop --rate and "
+                              "--ratings-file")
+        return _recommend_people(args)
     rated: dict[int, float] = {}
     if args.ratings_file:
         rated.update(_read_ratings_file(args.ratings_file))
@@ -450,6 +593,19 @@ def cmd_similar(args) -> int:
     result = similar(run, movie_id, top=args.top, min_ratings=args.min_ratings)
     rows = result.to_dict(orient="records")
     _emit(args, rows, _table(result, ["movie_id", "title", "genres", "similarity"]))
+    return 0
+
+
+def cmd_embeddings(args) -> int:
+    from movierec.embeddings import write_projector_files
+    from movierec.runs import RunStore
+
+    run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
+    vectors, metadata, n = write_projector_files(run, args.out, min_ratings=args.min_ratings)
+    _emit(args, {"run_id": run.run_id, "vectors": str(vectors), "metadata": str(metadata),
+                 "movies": n, "dimensions": int(run.model.item_embeddings().shape[1])},
+          f"{n:,} movies of run {run.run_id}:\n  {vectors}\n  {metadata}\n"
+          "load both at https://projector.tensorflow.org (Load, then choose the files)")
     return 0
 
 
@@ -500,7 +656,7 @@ def cmd_models(args) -> int:
 
 COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "train": cmd_train,
             "evaluate": cmd_evaluate, "recommend": cmd_recommend, "similar": cmd_similar,
-            "runs": cmd_runs, "models": cmd_models}
+            "embeddings": cmd_embeddings, "runs": cmd_runs, "models": cmd_models}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,9 @@ class DataConfig:
         split: ``random`` (``test_size`` of the ratings held out at random) or
             ``leave-one-out`` (one random rating of every user held out, the NCF protocol;
             ``test_size`` is then unused).
+        new_people: people held out of training entirely, chosen at random (seeded) among
+            those with at least 20 ratings: the new people of the new-person protocol, who
+            give a few ratings and are judged on the rest (0 holds out nobody).
     """
 
     dataset: str = DEFAULT_DATASET
@@ -36,6 +39,7 @@ class DataConfig:
     test_size: float = 0.1
     seed: int = 0
     split: str = "random"
+    new_people: int = 0
 
     def __post_init__(self) -> None:
         if self.dataset not in RELEASES:
@@ -46,6 +50,9 @@ class DataConfig:
             raise ConfigError(f"test_size must be in (0, 1), got {self.test_size:g}")
         if self.split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if not (isinstance(self.new_people, int) and 0 <= self.new_people <= 1_000_000):
+            raise ConfigError(f"new_people must be a whole number from 0 to 1000000, got "
+                              f"{self.new_people}")
 
 
 @dataclass(frozen=True)

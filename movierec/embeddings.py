@@ -4,8 +4,11 @@ with the facts a map needs per movie (title, year, genres, popularity)."""
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,9 +91,6 @@ def project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) 
     return tsne.fit_transform(vectors.astype(np.float32))
 
 
-
-
-
 def distinctive_genre(genres: pd.Series) -> pd.Series:
     """Each movie's rarest genre across the table (Drama and Comedy only when alone), a
     better single colour than the alphabetically first genre."""
@@ -129,3 +129,51 @@ def movie_map(run: Run, config: ProjectionConfig = ProjectionConfig(),
     result["x"], result["y"] = coords[:, 0], coords[:, 1]
     result.attrs["projection"] = to_dict(config)
     return result.reset_index(drop=True)
+
+
+PROJECTOR_COLUMNS = ("movie_id", "title", "genres", "n_ratings", "year")
+
+
+def _tsv_text(value) -> str:
+    return " ".join(str(value).split())   # no tab or line break inside a field
+
+
+def write_projector_files(run: Run, out: str | os.PathLike, min_ratings: int = 1) \
+        -> tuple[Path, Path, int]:
+    """Write the run's movie vectors in the TensorFlow Embedding Projector's format:
+    ``vectors.tsv`` (one movie per line, its vector tab-separated, no header) and
+    ``metadata.tsv`` (a header ``movie_id title genres n_ratings year``, then one line per
+    movie in the same order). The vectors are those whose cosine ranks neighbours.
+
+    Args:
+        min_ratings: only movies with at least this many training ratings.
+    Returns:
+        (vectors path, metadata path, number of movies).
+    Raises:
+        ConfigError: no movie has ``min_ratings`` ratings, or ``out`` cannot be written.
+    """
+    table = run.movie_table()
+    keep = (table["n_ratings"] >= max(min_ratings, 0)).to_numpy()
+    if not keep.any():
+        raise ConfigError(f"no movie of run {run.run_id} has {min_ratings} training ratings")
+    vectors = run.model.item_embeddings().detach().float().cpu().numpy()[keep]
+    rows = table[keep]
+    folder = Path(out)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, lines in (
+                ("vectors.tsv", ("\t".join(f"{v:.6g}" for v in vec) for vec in vectors)),
+                ("metadata.tsv", ["\t".join(PROJECTOR_COLUMNS)] + [
+                    "\t".join([str(r.movie_id), _tsv_text(r.title), "|".join(r.genres),
+                               str(r.n_ratings), "" if pd.isna(r.year) else str(int(r.year))])
+                    for r in rows.itertuples()])):
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-")
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write("\n".join(lines) + "\n")
+            os.replace(tmp, folder / name)
+            paths.append(folder / name)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the projector files to {folder}: "
+                          f"{exc.strerror or exc}") from None
+    return paths[0], paths[1], int(keep.sum())

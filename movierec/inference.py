@@ -20,9 +20,11 @@ def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
             max_iter: int = 20) -> torch.Tensor:
     """Fit a user vector for a new person from their ratings, every model parameter frozen.
 
-    It is a MAP estimate: the model's own loss on the person's ratings plus a Gaussian prior
-    centred on the average user, with the spread of the learned user vectors (``prior_weight``
-    scales it). The model's weights, buffers and ``.grad`` are left exactly as they were.
+    Models that encode a person directly (:meth:`Recommender.person_vector`) give it at once.
+    Otherwise it is a MAP estimate: the model's own loss on the person's ratings plus a
+    Gaussian prior centred on the average user, with the spread of the learned user vectors
+    (``prior_weight`` scales it). The model's weights, buffers and ``.grad`` are left exactly
+    as they were.
 
     Args:
         model: a trained model.
@@ -35,6 +37,10 @@ def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
     stars = torch.as_tensor(np.asarray(ratings, dtype=np.float32))
     if items.ndim != 1 or len(items) == 0 or len(items) != len(stars):
         raise ConfigError("fold-in needs one rating per rated movie, and at least one")
+    with torch.no_grad():
+        direct = model.person_vector(items, stars)
+    if direct is not None:   # a model that encodes people straight from their ratings
+        return direct
     was_training = model.training
     model.eval()
     try:
@@ -83,6 +89,27 @@ def _rated_positions(run: Run, rated: Mapping[int, float]) -> tuple[np.ndarray, 
     return positions, stars
 
 
+def person_scores(run: Run, positions: np.ndarray, stars: np.ndarray) \
+        -> tuple[np.ndarray, np.ndarray]:
+    """Every movie's ranking score and predicted stars (NaN for models that only rank) for a
+    new person who gave ``stars`` to the movies at table ``positions``."""
+    model = run.model
+    vec = fold_in(model, positions, stars)
+    with torch.no_grad():
+        out = model.score_all(vec[None, :])[0]
+        score = model.ranking_score(out).cpu().numpy()
+        predicted = np.full(model.n_items, np.nan) if model.output == "score" else \
+            model.expected_rating(out).cpu().numpy()
+    return score, predicted
+
+
+def top_positions(score: np.ndarray, keep: np.ndarray, top: int) -> np.ndarray:
+    """The ``top`` highest-scoring positions among those ``keep`` marks, best first (ties
+    keep table order)."""
+    candidates = np.flatnonzero(keep)
+    return candidates[np.argsort(-score[candidates], kind="stable")[:top]]
+
+
 def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: int = 10,
               genres: list[str] | None = None) -> pd.DataFrame:
     """Top unrated movies for a new person who gave ``rated`` (``{movie_id: stars}``).
@@ -100,14 +127,7 @@ def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: 
     if top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
     positions, stars = _rated_positions(run, rated)
-    model = run.model
-    vec = fold_in(model, positions, stars)
-    with torch.no_grad():
-        all_items = torch.arange(model.n_items, device=vec.device)
-        out = model.score_vectors(vec.expand(model.n_items, -1), all_items)
-        score = model.ranking_score(out).cpu().numpy()
-        predicted = np.full(model.n_items, np.nan) if model.output == "score" else \
-            model.expected_rating(out).cpu().numpy()
+    score, predicted = person_scores(run, positions, stars)
     table = run.movie_table()
     keep = (table["n_ratings"] >= max(min_ratings, 1)).to_numpy(copy=True)
     keep[positions] = False
@@ -115,8 +135,7 @@ def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: 
         wanted = set(genres)
         keep &= np.fromiter((bool(wanted.intersection(g)) for g in table["genres"]), bool,
                             count=len(table))
-    candidates = np.flatnonzero(keep)
-    best = candidates[np.argsort(-score[candidates], kind="stable")[:top]]
+    best = top_positions(score, keep, top)
     result = table.iloc[best][["movie_id", "title", "year", "genres", "n_ratings"]].copy()
     result.insert(4, "predicted_rating", predicted[best].astype(float))
     result.insert(5, "score", score[best].astype(float))
@@ -141,8 +160,7 @@ def similar(run: Run, movie_id: int, top: int = 10, min_ratings: int = 0) -> pd.
     table = run.movie_table()
     keep = (table["n_ratings"] >= min_ratings).to_numpy(copy=True)
     keep[position] = False
-    candidates = np.flatnonzero(keep)
-    best = candidates[np.argsort(-sims[candidates], kind="stable")[:top]]
+    best = top_positions(sims, keep, top)
     result = table.iloc[best][["movie_id", "title", "year", "genres", "n_ratings"]].copy()
     result.insert(4, "similarity", sims[best].astype(float))
     return result.reset_index(drop=True)
@@ -155,19 +173,36 @@ def cosine_similarities(model: Recommender, position: int) -> np.ndarray:
         return (emb @ emb[position]).cpu().numpy()
 
 
-def because(run: Run, movie_ids, rated: Mapping[int, float]) -> list[int | None]:
+CLOSE_RANK = 20   # a suggestion is "because you rated" a movie only among its nearest 20
+
+
+def because(run: Run, movie_ids, rated: Mapping[int, float],
+            close_rank: int = CLOSE_RANK) -> list[int | None]:
     """For each movie in ``movie_ids``, the movie the person liked (rated at or above their
-    own average) whose embedding is closest to it; None when they liked nothing."""
+    own average) that it is really close to: it must be among that movie's ``close_rank``
+    nearest neighbours (by the cosine similarity of :func:`similar`, over the movies with
+    training ratings); the liked movie it ranks highest for is named. None when no liked
+    movie is that close, so that a reason is never a stretch."""
     liked_mean = float(np.mean(list(rated.values()))) if rated else 0.0
     liked = [m for m, s in rated.items() if s >= liked_mean and m in run.item_ids]
-    if not liked:
+    if not liked or len(movie_ids) == 0:
         return [None] * len(movie_ids)
+    known = torch.as_tensor(run.item_counts > 0)
     with torch.no_grad():
         emb = torch.nn.functional.normalize(run.model.item_embeddings().detach().float(), dim=1)
-        a = emb[torch.as_tensor(run.item_ids.index(np.asarray(movie_ids, dtype=np.int64)))]
-        b = emb[torch.as_tensor(run.item_ids.index(np.asarray(liked, dtype=np.int64)))]
-        best = (a @ b.T).argmax(1).cpu().numpy()
-    return [int(liked[i]) for i in best]
+        emb = emb.cpu()
+        liked_pos = torch.as_tensor(run.item_ids.index(np.asarray(liked, dtype=np.int64)))
+        asked = torch.as_tensor(run.item_ids.index(np.asarray(movie_ids, dtype=np.int64)))
+        sims = emb[liked_pos] @ emb.T                       # (liked, all movies)
+        sims[:, ~known] = -torch.inf
+        sims[torch.arange(len(liked_pos)), liked_pos] = -torch.inf
+        # each movie's place in each liked movie's neighbour list (0 = nearest)
+        order = torch.argsort(sims, dim=1, descending=True, stable=True)
+        place = torch.empty_like(order).scatter_(
+            1, order, torch.arange(order.shape[1]).expand_as(order).contiguous())
+    best_rank, best = place[:, asked].min(0)
+    return [int(liked[b]) if r < close_rank else None
+            for r, b in zip(best_rank.tolist(), best.tolist(), strict=True)]
 
 
 def starter_movies(run: Run, n: int = 12, exclude=(), max_similarity: float = 0.5) \

@@ -119,6 +119,18 @@ class Interactions:
                             self.timestamp[rows], self.user_ids, self.item_ids,
                             self.rating_scale)
 
+    def for_users(self, user_idx: np.ndarray) -> Interactions:
+        """The ratings of the users at positions ``user_idx`` only, over a user map of just
+        those users (the movie map is kept whole)."""
+        chosen = np.unique(np.asarray(user_idx, dtype=np.int64))
+        new_position = np.full(self.n_users, -1, dtype=np.int64)
+        new_position[chosen] = np.arange(len(chosen))
+        rows = np.flatnonzero(new_position[self.user_idx] >= 0)
+        return Interactions(new_position[self.user_idx[rows]], self.item_idx[rows],
+                            self.rating[rows], self.timestamp[rows],
+                            IdMap(self.user_ids.ids[chosen], "user"), self.item_ids,
+                            self.rating_scale)
+
     def item_counts(self) -> np.ndarray:
         """Number of ratings per ``item_idx``."""
         return np.bincount(self.item_idx, minlength=self.n_items)

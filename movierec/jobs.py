@@ -26,7 +26,7 @@ from movierec.runs import RunStore, run_key
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "running")
+ACTIVE = ("queued", "running", "measuring")
 
 
 class _StopRequested(Exception):
@@ -74,7 +74,7 @@ class Job:
     (and :meth:`stop`)."""
 
     spec: JobSpec
-    status: str = "queued"          # queued, running, done, stopped, failed
+    status: str = "queued"          # queued, running, measuring, done, stopped, failed
     message: str = ""
     run_id: str | None = None
     history: list[dict] = field(default_factory=list)
@@ -256,4 +256,27 @@ class JobManager:
         except MovieRecError as exc:
             job._update(status="failed", finished=time.time(), message=str(exc))
             return
-        job._update(status="done", finished=time.time(), message="finished")
+        job._update(status="measuring", batches=(0, 0))
+        job._update(status="done", finished=time.time(),
+                    message="finished" + self._measure(job, training))
+
+    def _measure(self, job: Job, training: Training) -> str:
+        """Measure the finished run as people see it and store the tables beside it; returns
+        a note for the job's message when that failed (the run itself is kept)."""
+        from movierec.evaluation.report import measure_run, save_quality
+
+        def progress(label: str, done: int, total: int) -> None:
+            job._update(batches=(done, total), message=f"measuring: {label}")
+            if job._stop.is_set():
+                raise _StopRequested
+
+        notes: dict[str, str] = {}
+        try:
+            save_quality(self.store, training.run.run_id,
+                         measure_run(training.run, training.split, progress=progress,
+                                     notes=notes))
+        except _StopRequested:
+            return "; quality not measured (stopped)"
+        except MovieRecError as exc:
+            return f"; quality not measured: {exc}"
+        return "".join(f"; {name} quality not measured: {why}" for name, why in notes.items())

@@ -11,13 +11,18 @@ from movierec.data.dataset import Dataset
 from movierec.errors import ConfigError
 from movierec.interactions import Interactions
 
+# A new person of the new-person protocol gives up to 10 ratings and is judged on the rest.
+PERSON_MIN_RATINGS = 20
+
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """Training and test ratings over the same id maps."""
+    """Training and test ratings over the same id maps, and the ratings of the people held
+    out of training entirely (over the same movie map and a user map of their own), if any."""
 
     train: Interactions
     test: Interactions
+    people: Interactions | None = None
 
     @property
     def n_users(self) -> int:
@@ -115,19 +120,46 @@ def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
     return Split(train=data.take(train_rows), test=data.take(test_rows))
 
 
-def make_split(dataset: Dataset, config: DataConfig) -> Split:
-    """Chop ``dataset`` to ``config.fraction`` and hold out ``config.test_size`` of it (or one
-    rating per user for ``leave-one-out``), seeded.
+def hold_out_people(data: Interactions, n_people: int, seed: int = 0) \
+        -> tuple[Interactions, Interactions]:
+    """Set ``n_people`` random users with at least :data:`PERSON_MIN_RATINGS` ratings aside.
 
-    The id maps cover every rated user and movie of the whole dataset, so runs on different
-    fractions have tables of the same shape.
+    Returns:
+        (everyone else's ratings, the people's ratings), each over a user map of its own.
+    Raises:
+        ConfigError: fewer than twice ``n_people`` users have enough ratings (too few would
+            be left to learn from).
+    """
+    counts = data.user_counts()
+    eligible = np.flatnonzero(counts >= PERSON_MIN_RATINGS)
+    if n_people < 1 or 2 * n_people > len(eligible):
+        raise ConfigError(f"cannot hold out {n_people} new people: {len(eligible)} users have "
+                          f"{PERSON_MIN_RATINGS} ratings or more, and at most half of them can "
+                          "be set aside")
+    people = np.sort(np.random.default_rng(seed).choice(eligible, n_people, replace=False))
+    rest = np.setdiff1d(np.arange(data.n_users), people)
+    return data.for_users(rest), data.for_users(people)
+
+
+def make_split(dataset: Dataset, config: DataConfig) -> Split:
+    """Set ``config.new_people`` people aside, chop the rest to ``config.fraction`` and hold
+    out ``config.test_size`` of it (or one rating per user for ``leave-one-out``), seeded.
+
+    The movie map covers every rated movie of the whole dataset, so runs on different
+    fractions have tables of the same shape; the user map covers every user but the people.
     """
     if dataset.name != config.dataset:
         raise ConfigError(f"the data config names {config.dataset!r} but the dataset is "
                           f"{dataset.name!r}")
     data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
-    chop_seed, split_seed = np.random.SeedSequence(config.seed).generate_state(2)
+    # The first two streams are those of runs made before people could be held out.
+    chop_seed, split_seed, people_seed = np.random.SeedSequence(config.seed).generate_state(3)
+    people = None
+    if config.new_people:
+        data, people = hold_out_people(data, config.new_people, int(people_seed))
     kept = chop(data, config.fraction, int(chop_seed))
     if config.split == "leave-one-out":
-        return holdout_per_user(kept, 1, int(split_seed))
-    return split(kept, config.test_size, int(split_seed))
+        parts = holdout_per_user(kept, 1, int(split_seed))
+    else:
+        parts = split(kept, config.test_size, int(split_seed))
+    return Split(parts.train, parts.test, people)

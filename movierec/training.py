@@ -13,10 +13,15 @@ import torch
 
 from movierec.config import TrainConfig
 from movierec.errors import ConfigError, TrainingDiverged
+from movierec.evaluation.ranking import (
+    hit_ratio_ndcg,
+    one_per_user,
+    sample_candidates,
+    score_candidates,
+)
 from movierec.interactions import Interactions
 from movierec.models.base import Recommender
 from movierec.models.layers import Dropout
-from movierec.ranking import hit_ratio_ndcg, one_per_user, sample_candidates, score_candidates
 from movierec.split import Split
 
 EVAL_BATCH = 1 << 16
@@ -165,22 +170,68 @@ class Trainer:
                                  self.train_data.item_idx)
         # The fused kernel does the whole Adam update in one pass (a third faster per step).
         fused = self.device.type in ("cpu", "cuda")
-        self.optimizer = torch.optim.Adam(model.param_groups(config.weight_decay), lr=config.lr,
-                                          fused=fused)
+        self.optimizer = None if model.closed_form else torch.optim.Adam(
+            model.param_groups(config.weight_decay), lr=config.lr, fused=fused)
         self.epoch = 0
         if state is not None:
             self.load_state_dict(state)
 
     def state_dict(self) -> dict:
         """Optimizer and random-stream state: with the weights, all a continuation needs."""
-        return {"optimizer": self.optimizer.state_dict(), "generator": self.generator.get_state(),
-                "epoch": self.epoch}
+        return {"optimizer": None if self.optimizer is None else self.optimizer.state_dict(),
+                "generator": self.generator.get_state(), "epoch": self.epoch}
 
     def load_state_dict(self, state: dict) -> None:
         """Take back what :meth:`state_dict` returned."""
-        self.optimizer.load_state_dict(state["optimizer"])
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
         self.epoch = int(state["epoch"])
+
+    def _steps(self, lr: float, on_batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One epoch of minibatch steps; returns the summed loss, squared error and hits."""
+        model, opt, data = self.model, self.optimizer, self.train_data
+        bs = self.config.batch_size
+        n_batches = math.ceil(len(data) / bs)
+        model.train()
+        order = model.training_order(data.item_idx, self.generator)
+        loss_sum = torch.zeros((), device=self.device)
+        sq_sum = torch.zeros((), device=self.device)
+        hit_sum = torch.zeros((), device=self.device)
+        for b in range(n_batches):
+            idx = order[b * bs:(b + 1) * bs]
+            users, items = data.user_idx[idx], data.item_idx[idx]
+            total, loss, out = model.training_loss(users, items, data.target[idx],
+                                                   self.generator)
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(idx)
+                if model.output != "score":
+                    sq_sum += (model.expected_rating(out) - data.rating[idx]).square().sum()
+                    hit_sum += (model.predicted_class(out) == data.star_idx[idx]).sum()
+            if (b % 32 == 31 or b == n_batches - 1) and not torch.isfinite(loss_sum):
+                raise TrainingDiverged(
+                    f"the training loss became {float(loss.detach()):g} in epoch {self.epoch} "
+                    f"(batch {b + 1} of {n_batches}); lower the learning rate (now "
+                    f"{lr:g}) or the batch size and train again")
+            if on_batch is not None:
+                on_batch(b + 1, n_batches)
+        return loss_sum, sq_sum, hit_sum
+
+    def _fit_closed_form(self, on_batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One epoch of a closed-form model: its solve on all the training ratings; the
+        training metrics are then measured like the validation ones."""
+        data = self.train_data
+        self.model.train()
+        self.model.fit_epoch(data.user_idx, data.item_idx, data.rating, self.epoch)
+        if on_batch is not None:
+            on_batch(1, 1)
+        measured = _evaluate_tensors(self.model, data)
+        n = len(data)
+        return (torch.tensor(measured["loss"] * n), torch.tensor(measured["rmse"] ** 2 * n),
+                torch.tensor(measured["accuracy"] * n))
 
     def epochs(self, n: int, on_batch: Callable[[int, int], None] | None = None) \
             -> Iterator[EpochRecord]:
@@ -194,39 +245,16 @@ class Trainer:
         if n < 1:
             raise ConfigError(f"epochs must be at least 1, got {n}")
         model, opt, data = self.model, self.optimizer, self.train_data
-        bs = self.config.batch_size
-        n_batches = math.ceil(len(data) / bs)
         for _ in range(n):
             self.epoch += 1
             lr = self.config.lr * self.config.lr_decay ** (self.epoch - 1)
-            for group in opt.param_groups:
-                group["lr"] = lr
             start = time.perf_counter()
-            model.train()
-            order = model.training_order(data.item_idx, self.generator)
-            loss_sum = torch.zeros((), device=self.device)
-            sq_sum = torch.zeros((), device=self.device)
-            hit_sum = torch.zeros((), device=self.device)
-            for b in range(n_batches):
-                idx = order[b * bs:(b + 1) * bs]
-                users, items = data.user_idx[idx], data.item_idx[idx]
-                total, loss, out = model.training_loss(users, items, data.target[idx],
-                                                       self.generator)
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                opt.step()
-                with torch.no_grad():
-                    loss_sum += loss.detach() * len(idx)
-                    if model.output != "score":
-                        sq_sum += (model.expected_rating(out) - data.rating[idx]).square().sum()
-                        hit_sum += (model.predicted_class(out) == data.star_idx[idx]).sum()
-                if (b % 32 == 31 or b == n_batches - 1) and not torch.isfinite(loss_sum):
-                    raise TrainingDiverged(
-                        f"the training loss became {float(loss.detach()):g} in epoch {self.epoch} "
-                        f"(batch {b + 1} of {n_batches}); lower the learning rate (now "
-                        f"{lr:g}) or the batch size and train again")
-                if on_batch is not None:
-                    on_batch(b + 1, n_batches)
+            if opt is None:
+                loss_sum, sq_sum, hit_sum = self._fit_closed_form(on_batch)
+            else:
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                loss_sum, sq_sum, hit_sum = self._steps(lr, on_batch)
             model.eval()
             val = _evaluate_tensors(model, self.test_data)
             if not math.isfinite(val["loss"]):

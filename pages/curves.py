@@ -34,7 +34,7 @@ for run_id in chosen:
         st.warning(f"{run_id} cannot be shown: {exc}")
         continue
     histories[run_id] = run.history
-    finals.append({**run.summary(), "n_params": sum(p.numel() for p in run.model.parameters())})
+    finals.append({**run.summary(), "n_params": run.model.n_parameters()})
 frame = charts.history_frame(histories)
 if frame.empty:
     st.info("The chosen runs have no finished epoch yet.")
@@ -60,6 +60,49 @@ table = pd.DataFrame(finals)[["run_id", "model", "dataset", "fraction", "epochs"
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     c: st.column_config.NumberColumn(c.replace("_", " ").replace("10", "@10"), format="%.4f")
     for c in ("val_rmse", "val_mae", "val_accuracy", "val_hr10", "val_ndcg10", "val_loss")})
+
+st.subheader("What people see")
+st.caption("Suggestions for new people (the new-person protocol: people held out of training "
+           "give 3, 5 or 10 ratings and are judged on the rest; a hit is a suggestion they "
+           "rated 4 or 5 stars) and neighbour quality of the map (genre agreement and the "
+           "series check of each movie's 10 nearest neighbours). Measured after training; "
+           "`python -m movierec evaluate` measures again, with more references.")
+people_rows, neighbour_rows = [], []
+for run_id in histories:
+    measured = state.quality(run_id)
+    people = measured.get("people")
+    if people is not None:
+        for row in people.to_dict(orient="records"):
+            name = run_id if row["method"] == "this run" else f"{row['method']} (reference)"
+            people_rows.append({**row, "method": name})
+    neighbours = measured.get("neighbours")
+    if neighbours is not None:
+        for row in neighbours.to_dict(orient="records"):
+            name = run_id if row["vectors"] == "this run" else f"{row['vectors']} (reference)"
+            neighbour_rows.append({**row, "vectors": name})
+if people_rows:
+    wide = pd.DataFrame(people_rows).drop_duplicates(["method", "given"]).pivot(
+        index="method", columns="given", values=["precision", "popular_share", "distinct"])
+    wide.columns = [f"{name} @{given}" for name, given in wide.columns]
+    st.dataframe(wide.reset_index(), hide_index=True, width="stretch", column_config={
+        c: st.column_config.NumberColumn(c.replace("popular_share", "top-100 share"),
+                                         format="%d" if c.startswith("distinct") else "%.3f")
+        for c in wide.columns})
+    st.caption("@K: after K ratings. precision: hits among 10 suggestions; top-100 share: "
+               "suggestions among the 100 most-rated movies; distinct: different movies "
+               "suggested across all the people.")
+else:
+    st.caption("No chosen run held people out, so none has new-person numbers (set **New "
+               "people held out** on the Data page, or use the `recommended` preset).")
+if neighbour_rows:
+    st.dataframe(pd.DataFrame(neighbour_rows).drop_duplicates("vectors"), hide_index=True,
+                 width="stretch", column_config={
+                     "vectors": "movie vectors",
+                     "genre_agreement": st.column_config.NumberColumn("genre agreement",
+                                                                      format="%.3f"),
+                     "series_check": st.column_config.NumberColumn("series check",
+                                                                   format="%.2f"),
+                     "series_movies": st.column_config.NumberColumn("series films checked")})
 
 history_csv = pd.concat([pd.DataFrame(h).assign(run_id=r) for r, h in histories.items()])
 st.download_button("Download the history as CSV", history_csv.to_csv(index=False),

@@ -124,7 +124,7 @@ st.dataframe(stats["top"], hide_index=True, width="stretch", column_config={
     "mean_rating": st.column_config.NumberColumn("mean stars", format="%.2f")})
 
 st.subheader("What to train on")
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4, c5 = st.columns(5)
 fraction = c1.slider("Share of ratings to use", 0.01, 1.0, float(state.get(state.FRACTION)),
                      0.01, help="The notebook's chop: a seeded random sample of the ratings.")
 splits = {"random": "random share", "leave-one-out": "one per user"}
@@ -132,15 +132,22 @@ split_kind = c2.radio("Hold out", list(splits), index=list(splits).index(state.g
                       format_func=splits.get, horizontal=True,
                       help="A random share of the ratings (the notebook's split), or one rating "
                            "per user: the NCF protocol behind HR@10 and NDCG@10.")
-test_size = c3.slider("Share held out for validation", 0.05, 0.5,
+test_size = c3.slider("Share held out for validation", 0.01, 0.5,
                       float(state.get(state.TEST_SIZE)), 0.01,
                       help="The notebook's split(.10).", disabled=split_kind != "random")
-seed = c4.number_input("Seed", 0, 2**31 - 1, int(state.get(state.SEED)), 1)
+new_people = c4.number_input(
+    "New people held out", 0, 100_000, int(state.get(state.NEW_PEOPLE)), 100,
+    help="People left out of training entirely. After training, each gives 3, 5 and 10 of "
+         "their ratings and gets suggestions, judged on the rest: how good the suggestions are "
+         "for someone new, shown on the Recommend and Learning curves pages.")
+seed = c5.number_input("Seed", 0, 2**31 - 1, int(state.get(state.SEED)), 1)
 try:
-    n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
-    if split_kind == "leave-one-out":
-        n_train, n_test = state.split_counts(DataConfig(name, fraction, test_size, int(seed),
-                                                        split_kind))
+    config = DataConfig(name, fraction, test_size, int(seed), split_kind, int(new_people))
+    if split_kind == "random" and not new_people:
+        n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
+        n_people = held = 0
+    else:
+        n_train, n_test, n_people, held = state.split_counts(config)
 except ConfigError as exc:
     st.error(str(exc))
 else:
@@ -148,5 +155,8 @@ else:
     state.put(state.TEST_SIZE, test_size)
     state.put(state.SEED, int(seed))
     state.put(state.SPLIT, split_kind)
-    st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**.")
+    state.put(state.NEW_PEOPLE, int(new_people))
+    st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**"
+               + (f"; **{n_people:,}** new people held out with their {held:,} ratings."
+                  if n_people else "."))
     state.link("train", "Next: train a model")

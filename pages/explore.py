@@ -9,16 +9,24 @@ import streamlit as st
 from movierec.embeddings import ProjectionConfig
 from movierec.errors import MovieRecError
 from movierec.inference import find_movies, similar
-from ui import state
+from ui import state, views
 
 state.through_app()
 st.title("Explore")
 st.caption("Each dot is a movie placed by its learned embedding: movies the model treats alike "
            "sit together. Click one, or search for it, to list its nearest neighbours.")
 
-run = state.guard_run()
-st.write(f"Run **{run.run_id}** ({run.model_name} on {run.data_config.dataset}"
-         f"{', synthetic data' if run.synthetic else ''}).")
+run = views.pick_run(state.MAP_RUN, "Run whose map is shown", state.best_map_run)
+st.caption(f"{run.model_name} on {run.data_config.dataset}"
+           f"{', synthetic data' if run.synthetic else ''}. Opens on the run with the most "
+           "meaningful map.")
+try:
+    with st.spinner("Measuring how alike each movie's neighbours are (once per run)..."):
+        neighbour_table = state.neighbour_quality(run.run_id)
+except MovieRecError as exc:
+    st.info(f"How meaningful this map is cannot be measured: {exc}")
+else:
+    views.map_quality(neighbour_table)
 
 c1, c2, c3, c4 = st.columns(4)
 method = c1.radio("Projection", ["t-SNE", "PCA"], horizontal=True, key="explore_method",

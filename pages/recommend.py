@@ -1,16 +1,18 @@
 """Recommend page: rate a few movies (search them, or start from a strip of popular ones) and
 get suggestions from the selected run, fitted to you without changing the model."""
 
+import dataclasses
 import time
 
 import pandas as pd
 import streamlit as st
 
-from movierec.config import DataConfig
 from movierec.errors import MovieRecError
 from movierec.inference import because, find_movies, recommend, starter_movies
 from movierec.jobs import ACTIVE, JobSpec
+from movierec.models import get_model_spec
 from movierec.person import read_person_ratings, write_person_ratings
+from movierec.presets import PRESETS
 from ui import state, views
 
 MIN_RATINGS = 3
@@ -21,17 +23,24 @@ st.caption("Rate a few movies you know; from three ratings on you get suggestion
            "your taste (the model itself never changes).")
 
 if state.selected_run_id() is None:
-    st.info("No model is trained yet. One click trains the recommended one right here: biased "
-            "matrix factorisation, about 15 s on MovieLens 1M.")
-    dataset = "ml-1m" if state.present("ml-1m") else "demo"
-    if dataset == "demo":
+    preset = PRESETS["recommended"]
+    st.info("No model is trained yet. One click trains the recommended one right here: the "
+            "newcomer model, built for people who have rated only a few movies (about 10 s on "
+            "MovieLens 1M, then about 10 s to measure its suggestions on 600 people it never "
+            "saw).")
+    data = preset.data
+    if not state.present(data.dataset):
         st.warning("MovieLens 1M is not in the data folder, so this trains on the **synthetic "
                    "demo** set. Get real data on the Data page.")
         state.link("data", "Get MovieLens")
+        data = dataclasses.replace(data, dataset="demo", new_people=100)
     status = views.training_status()
-    if status not in ACTIVE and st.button(f"Train the recommended model on {dataset}",
+    if status not in ACTIVE and st.button(f"Train the recommended model on {data.dataset}",
                                           type="primary"):
-        job = state.jobs().submit(JobSpec.new(DataConfig(dataset=dataset), "mf"))
+        spec = get_model_spec(preset.model)
+        job = state.jobs().submit(JobSpec.new(data, preset.model,
+                                              spec.config(dict(preset.model_settings)),
+                                              preset.train))
         state.put(state.JOB_KEY, job.key)
         st.rerun()
     st.stop()
@@ -45,6 +54,7 @@ st.write(f"Suggestions from run **{run.run_id}** ({run.model_name} on "
          f"{run.data_config.dataset}). Pick another on the Train page.")
 if run.synthetic:
     st.warning("This run learned from **synthetic** data: titles and tastes are made up.")
+views.people_quality(state.quality(run.run_id).get("people"))
 
 
 def _widget(prefix: str, movie_id: int) -> str:
@@ -78,6 +88,44 @@ def movie_line(row) -> str:
     return f"**{row['title']}**  \n{', '.join(row['genres'])}{year} · {row['n_ratings']:,} ratings"
 
 
+def suggestion_table(shown_run, known: dict[int, float], top: int, popular: int,
+                     wanted: list[str]) -> pd.DataFrame | None:
+    """``shown_run``'s suggestions with their reasons, drawn as a table; None when it cannot
+    make any (the reason is shown)."""
+    usable = {m: s for m, s in known.items() if m in shown_run.item_ids}
+    if not usable:
+        st.warning("This run knows none of the movies you rated.")
+        return None
+    try:
+        started = time.perf_counter()
+        result = recommend(shown_run, usable, top=top, min_ratings=popular,
+                           genres=wanted or None)
+        reasons = because(shown_run, result["movie_id"].tolist(), usable)
+        took = time.perf_counter() - started
+    except MovieRecError as exc:
+        st.error(str(exc))
+        return None
+    if result.empty:
+        st.warning("Nothing left after these filters; loosen them.")
+        return None
+    titles = shown_run.movie_table().set_index("movie_id")["title"]
+    result["because you rated"] = [titles[r] if r is not None else "" for r in reasons]
+    result["genres"] = result["genres"].map(", ".join)
+    value = "score" if shown_run.model.output == "score" else "predicted_rating"
+    st.dataframe(result[["title", "year", "genres", value, "because you rated",
+                         "n_ratings"]], hide_index=True, width="stretch", column_config={
+        "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
+        "score": st.column_config.NumberColumn("score", format="%.3f",
+                                               help="This model ranks; it predicts no stars."),
+        "because you rated": st.column_config.TextColumn(
+            "because you rated", help="A movie you liked that this one is among the 20 "
+            "nearest neighbours of; blank when none is that close."),
+        "year": st.column_config.NumberColumn("year", format="%d"),
+        "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
+    st.caption(f"Fitted to your {len(usable)} ratings and ranked in {took * 1000:.0f} ms.")
+    return result
+
+
 def suggestions(known: dict[int, float]) -> None:
     st.subheader("Suggestions for you")
     if len(known) < MIN_RATINGS:
@@ -85,34 +133,37 @@ def suggestions(known: dict[int, float]) -> None:
                 f"({len(known)} so far).")
         return
     genres = sorted({g for gs in table["genres"] for g in gs})
-    f1, f2, f3 = st.columns(3)
+    f1, f2, f3, f4 = st.columns([3, 3, 2, 3])
     wanted = f1.multiselect("Only these genres", genres, key="rec_genres")
-    popular = f2.slider("Only movies with at least this many ratings", 1, 500, 20,
+    popular = f2.slider("Only movies with at least this many ratings", 1, 500, 10,
                         key="rec_min")
     top = f3.slider("How many", 5, 50, 10, key="rec_top")
-    try:
-        started = time.perf_counter()
-        result = recommend(run, known, top=top, min_ratings=popular, genres=wanted or None)
-        reasons = because(run, result["movie_id"].tolist(), known)
-        took = time.perf_counter() - started
-    except MovieRecError as exc:
-        st.error(str(exc))
+    others = {r["run_id"]: r for r in state.runs()
+              if r["status"] == "ok" and r["run_id"] != run.run_id}
+    other_id = f4.selectbox("Compare with another run", [None, *others], key=state.COMPARE_RUN,
+                            format_func=lambda i: "(none)" if i is None else
+                            views.run_label(others[i]))
+    if other_id is None:
+        suggestion_table(run, known, top, popular, wanted)
         return
-    if result.empty:
-        st.warning("Nothing left after these filters; loosen them.")
-        return
-    result["because you rated"] = [table.loc[r, "title"] if r is not None else ""
-                                   for r in reasons]
-    result["genres"] = result["genres"].map(", ".join)
-    value = "score" if run.model.output == "score" else "predicted_rating"
-    st.dataframe(result[["title", "year", "genres", value, "because you rated",
-                         "n_ratings"]], hide_index=True, width="stretch", column_config={
-        "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
-        "score": st.column_config.NumberColumn("score", format="%.2f",
-                                               help="This model ranks; it predicts no stars."),
-        "year": st.column_config.NumberColumn("year", format="%d"),
-        "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
-    st.caption(f"Fitted to your {len(known)} ratings and ranked in {took * 1000:.0f} ms.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{run.run_id}** ({run.model_name})")
+        mine = suggestion_table(run, known, top, popular, wanted)
+    with right:
+        try:
+            other = state.run(other_id)
+        except MovieRecError as exc:
+            st.error(f"Run {other_id} cannot be used: {exc}")
+            return
+        st.markdown(f"**{other_id}** ({other.model_name})")
+        theirs = suggestion_table(other, known, top, popular, wanted)
+        views.people_quality(state.quality(other_id).get("people"), compact=True)
+    if mine is not None and theirs is not None:
+        common = set(mine["movie_id"]) & set(theirs["movie_id"])
+        st.info(f"**{len(common)} of {len(mine)}** suggestions are on both lists"
+                + (f": {', '.join(mine[mine['movie_id'].isin(common)]['title'])}."
+                   if common else "."))
 
 
 suggestions({m: s for m, s in ratings.items() if m in run.item_ids})

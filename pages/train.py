@@ -44,6 +44,8 @@ def apply_preset(preset_name: str) -> None:
     state.put(state.FRACTION, preset.data.fraction)
     state.put(state.TEST_SIZE, preset.data.test_size)
     state.put(state.SEED, preset.data.seed)
+    state.put(state.SPLIT, preset.data.split)
+    state.put(state.NEW_PEOPLE, preset.data.new_people)
     state.put("train_model", preset.model)
     spec = get_model_spec(preset.model)
     values = {**to_dict(spec.config_cls()), **dict(preset.model_settings)}
@@ -70,7 +72,9 @@ model_name = st.selectbox("Model", model_names, index=model_names.index(DEFAULT_
 spec = get_model_spec(model_name)
 st.caption(f"{spec.summary} ({spec.paper})")
 st.write(f"Data: **{data_config.dataset}**, {data_config.fraction:.0%} of the ratings, "
-         f"{data_config.test_size:.0%} held out, seed {data_config.seed}.")
+         f"{data_config.test_size:.0%} held out, seed {data_config.seed}"
+         + (f", {data_config.new_people:,} new people held out" if data_config.new_people
+            else "") + ".")
 state.link("data", "Change the data")
 
 

@@ -81,13 +81,26 @@ def test_similar_movies_by_cosine(mf_demo_run):
         similar(mf_demo_run, 0)
 
 
-def test_because_points_at_a_liked_movie(mf_demo_run):
-    rated = planted_person(mf_demo_run, "Horror")
-    top = recommend(mf_demo_run, rated, top=5)
-    reasons = because(mf_demo_run, top["movie_id"].tolist(), rated)
+def test_because_names_only_a_liked_movie_that_is_really_close(mf_demo_run):
+    run = mf_demo_run
+    rated = planted_person(run, "Horror")
+    top = recommend(run, rated, top=5)
+    reasons = because(run, top["movie_id"].tolist(), rated)
     assert len(reasons) == 5
-    assert all(r in rated and rated[r] == 5.0 for r in reasons)
-    assert because(mf_demo_run, [1], {}) == [None]
+    named = [r for r in reasons if r is not None]
+    assert named and all(rated[r] == 5.0 for r in named)
+    # a named movie has the suggestion among its 20 nearest neighbours
+    for movie, reason in zip(top["movie_id"], reasons, strict=True):
+        if reason is not None:
+            assert movie in set(similar(run, reason, top=20, min_ratings=1)["movie_id"])
+    # a movie outside the 20 nearest neighbours of every liked movie gets no reason at all
+    liked = [m for m, s in rated.items() if s == 5.0]
+    close = {int(m) for x in liked for m in similar(run, x, top=20, min_ratings=1)["movie_id"]}
+    table = run.movie_table()
+    far = next(int(m) for m in table.loc[table["n_ratings"] > 0, "movie_id"]
+               if m not in close and m not in rated)
+    assert because(run, [far], rated) == [None]
+    assert because(run, [1], {}) == [None]
 
 
 def test_starter_movies_are_popular_and_varied(mf_demo_run):

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from movierec.baselines import baseline_metrics
 from movierec.cli import main
 from movierec.config import DataConfig, TrainConfig
 from movierec.data import load_dataset
+from movierec.evaluation.baselines import baseline_metrics
 from movierec.experiment import start_training
 from movierec.inference import find_movies, recommend, similar
 from tests.conftest import SHARED_DATA, requires_shared_data

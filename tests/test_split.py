@@ -8,7 +8,8 @@ import pytest
 
 from movierec.errors import ConfigError, UnknownIdError
 from movierec.interactions import IdMap, Interactions
-from movierec.split import chop, holdout_per_user, split
+from movierec.config import DataConfig
+from movierec.split import PERSON_MIN_RATINGS, chop, holdout_per_user, make_split, split
 
 
 @pytest.fixture
@@ -100,3 +101,28 @@ def test_split_sizes_match_chop_then_split(ratings):
         split_sizes(10, 1.0, 0.01)
     with pytest.raises(ConfigError, match="keeps none"):
         split_sizes(10, 0.01, 0.5)
+
+
+def test_new_people_are_held_out_entirely(demo):
+    plain = make_split(demo, DataConfig("demo"))
+    held = make_split(demo, DataConfig("demo", new_people=100))
+    assert plain.people is None and held.people.n_users == 100
+    people = set(held.people.user_ids.ids.tolist())
+    assert people.isdisjoint(held.train.user_ids.ids.tolist())
+    assert held.train.n_users == plain.train.n_users - 100
+    assert (held.people.user_counts() >= PERSON_MIN_RATINGS).all()
+    # every rating is somewhere, once; the movie map stays the whole dataset's
+    assert len(held.train) + len(held.test) + len(held.people) == len(demo.ratings)
+    assert held.train.item_ids is held.people.item_ids
+    np.testing.assert_array_equal(held.train.item_ids.ids, plain.train.item_ids.ids)
+    again = make_split(demo, DataConfig("demo", new_people=100))
+    np.testing.assert_array_equal(again.people.user_ids.ids, held.people.user_ids.ids)
+    other = make_split(demo, DataConfig("demo", new_people=100, seed=1))
+    assert set(other.people.user_ids.ids.tolist()) != people
+
+
+def test_too_many_new_people_are_refused(demo):
+    with pytest.raises(ConfigError, match="cannot hold out 600 new people"):
+        make_split(demo, DataConfig("demo", new_people=600))
+    with pytest.raises(ConfigError, match="new_people"):
+        DataConfig("demo", new_people=-1)

@@ -65,15 +65,19 @@ FRACTION = "fraction"          # share of ratings kept (the notebook's chop)
 TEST_SIZE = "test_size"        # share held out
 SEED = "seed"                  # seed of chop, split and training
 SPLIT = "split"                # random or leave-one-out
+NEW_PEOPLE = "new_people"      # people held out of training for the new-person protocol
 RUN_ID = "run_id"              # the selected run
 COMPARE = "compare"            # runs overlaid on the Learning curves page
 JOB_KEY = "job_key"            # this session's current training job
 RATINGS = "ratings"            # {dataset: {movie_id: stars}} rated on the Recommend page
 MAP_MOVIE = "map_movie"        # movie highlighted on the Explore map
+MAP_RUN = "map_run"            # the run whose map Explore shows
 OFFLINE = "offline"            # a download failed in this session (the demo is then offered)
 IMPORTED = "imported_file"     # id of the ratings file last imported (not imported twice)
+COMPARE_RUN = "compare_run"    # a second run whose suggestions Recommend shows beside
 
-DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0, SPLIT: "random"}
+DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0, SPLIT: "random",
+            NEW_PEOPLE: 0}
 
 
 def get(key: str):
@@ -100,7 +104,7 @@ def data_config() -> DataConfig:
     """The data settings chosen on the Data page (validated)."""
     return DataConfig(dataset=get(DATASET), fraction=float(get(FRACTION)),
                       test_size=float(get(TEST_SIZE)), seed=int(get(SEED)),
-                      split=str(get(SPLIT)))
+                      split=str(get(SPLIT)), new_people=int(get(NEW_PEOPLE)))
 
 
 def my_ratings(dataset: str) -> dict[int, float]:
@@ -199,16 +203,19 @@ def _long_tail(counts, points: int = 200) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _split_counts(config: DataConfig, location: str, stamp: tuple) -> tuple[int, int]:
+def _split_counts(config: DataConfig, location: str, stamp: tuple) -> tuple[int, int, int, int]:
     from movierec.split import make_split
 
     data = make_split(load_dataset(config.dataset, data_dir=location, allow_download=False),
                       config)
-    return len(data.train), len(data.test)
+    people = data.people
+    return (len(data.train), len(data.test), 0 if people is None else people.n_users,
+            0 if people is None else len(people))
 
 
-def split_counts(config: DataConfig) -> tuple[int, int]:
-    """Exact (training, test) sizes of ``config`` (the split is made once and remembered)."""
+def split_counts(config: DataConfig) -> tuple[int, int, int, int]:
+    """Exact sizes of ``config``'s split: training ratings, test ratings, new people and their
+    ratings (the split is made once and remembered)."""
     return _split_counts(config, str(data_dir()), source_stamp(config.dataset))
 
 
@@ -250,6 +257,71 @@ def _movie_map(run_id: str, root: str, stamp: float, config: ProjectionConfig) -
 def movie_map_for(run_id: str, config: ProjectionConfig) -> pd.DataFrame:
     """The run's movie map (computed once, then read from beside the run)."""
     return _movie_map(run_id, str(store().root), _stamp(run_id), config)
+
+
+def _quality_stamp(run_id: str) -> tuple:
+    """When the run's quality tables were last written (they follow re-measuring)."""
+    try:
+        folder = store().path(run_id) / "extras"
+    except MovieRecError:
+        return ()
+    stamps = []
+    for name in ("people", "neighbours"):
+        try:
+            stamps.append((folder / f"quality-{name}.parquet").stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return (_stamp(run_id), *stamps)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _quality(run_id: str, root: str, stamp: tuple) -> dict[str, pd.DataFrame]:
+    from movierec.evaluation.report import load_quality
+
+    return load_quality(_store(root), run_id)
+
+
+def quality(run_id: str) -> dict[str, pd.DataFrame]:
+    """The run's quality tables measured so far: ``people`` (the new-person protocol, for
+    runs that held people out) and ``neighbours`` (neighbour quality)."""
+    return _quality(run_id, str(store().root), _quality_stamp(run_id))
+
+
+def neighbour_quality(run_id: str) -> pd.DataFrame:
+    """The run's neighbour quality: stored, or measured now on the data it was trained on
+    (a few seconds) and stored beside it.
+
+    Raises:
+        MovieRecError: the data it was trained on is not here, or the run is broken.
+    """
+    found = quality(run_id).get("neighbours")
+    if found is not None:
+        return found
+    from movierec.evaluation.neighbours import neighbour_quality as measure
+    from movierec.evaluation.report import THIS_RUN, save_quality
+    from movierec.split import make_split
+
+    loaded = run(run_id)
+    dataset = load_dataset(loaded.data_config.dataset, data_dir=data_dir(),
+                           allow_download=False)
+    split = make_split(dataset, loaded.data_config)
+    vectors = loaded.model.item_embeddings().detach().float().cpu().numpy()
+    table = measure(vectors, loaded.movie_table(), split.train, label=THIS_RUN)
+    save_quality(store(), run_id, {"neighbours": table})
+    return table
+
+
+def best_map_run() -> str | None:
+    """The sound run whose stored map is the most meaningful (highest genre agreement of its
+    neighbours), or None when no run's map has been measured."""
+    best, best_score = None, -1.0
+    for row in runs():
+        if row["status"] != "ok":
+            continue
+        table = quality(row["run_id"]).get("neighbours")
+        if table is not None and float(table["genre_agreement"].iloc[0]) > best_score:
+            best, best_score = row["run_id"], float(table["genre_agreement"].iloc[0])
+    return best
 
 
 @st.cache_resource(show_spinner=False)

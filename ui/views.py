@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pandas as pd
 import streamlit as st
 
+from movierec.errors import MovieRecError
+from movierec.evaluation.neighbours import near_chance
 from movierec.jobs import ACTIVE
+from movierec.runs import Run
 from ui import charts, state
 
 
@@ -21,6 +27,12 @@ def job_progress(snap: dict) -> None:
         fraction = min((min(epochs_done, planned - 1) + part) / max(planned, 1), 1.0)
         st.progress(fraction, text=f"epoch {min(epochs_done + 1, planned)} of {planned}: "
                                    f"batch {done_batches:,} of {total_batches:,}")
+    elif snap["status"] == "measuring":
+        st.progress(done_batches / total_batches if total_batches else 0.0,
+                    text="Trained. Measuring what people see "
+                         f"({snap['message'].removeprefix('measuring: ') or 'neighbours'}"
+                         + (f": {done_batches:,} of {total_batches:,} people)" if total_batches
+                            else ")"))
     if history:
         last = history[-1]
         cols = st.columns(4)
@@ -74,3 +86,92 @@ def training_status() -> str | None:
     else:
         st.error(f"Training failed: {snap['message']}")
     return snap["status"]
+
+
+def run_label(row: dict) -> str:
+    """A run in a picker: id, model and dataset."""
+    return f"{row['run_id']}  ·  {row['model']} on {row['dataset']}"
+
+
+def pick_run(key: str, label: str, default: Callable[[], str | None]) -> Run:
+    """A picker of the sound runs kept under session ``key`` (first set from ``default()``,
+    else the selected run); returns the loaded run, or explains and stops the page."""
+    rows = [r for r in state.runs() if r["status"] == "ok"]
+    if not rows:
+        st.info("There is no trained run yet. Train one first.")
+        state.link("train", "Train a model")
+        st.stop()
+    by_id = {r["run_id"]: r for r in rows}
+    if state.get(key) not in by_id:
+        state.put(key, default() or state.selected_run_id() or rows[0]["run_id"])
+    run_id = st.selectbox(label, list(by_id), key=key, format_func=lambda i: run_label(by_id[i]))
+    try:
+        return state.run(run_id)
+    except MovieRecError as exc:
+        st.error(f"Run {run_id} cannot be used: {exc}")
+        st.stop()
+
+
+def _percent(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.0%}"
+
+
+def map_quality(table: pd.DataFrame) -> None:
+    """How meaningful a run's map is: genre agreement and the series check of its neighbours,
+    against chance and item-kNN, with a plain warning when it is near chance."""
+    rows = table.set_index("vectors")
+    own = table.iloc[0]
+    knn = rows.loc["item-kNN"] if "item-kNN" in rows.index else None
+    chance = rows.loc["chance"]
+    c1, c2 = st.columns(2)
+    c1.metric("Genre agreement of neighbours", f"{own['genre_agreement']:.2f}",
+              help="How much a movie's 10 nearest neighbours share its genres (mean Jaccard "
+                   "overlap, 0 to 1), over the movies with 20 or more ratings.")
+    c1.caption(f"chance {chance['genre_agreement']:.2f}"
+               + (f" · item-kNN {knn['genre_agreement']:.2f}" if knn is not None else ""))
+    c2.metric("Series check", _percent(own["series_check"]),
+              help=f"Of {int(own['series_movies'])} films from a series found in the titles "
+                   "(Star Trek, Police Academy, Toy Story...), the share that have another "
+                   "film of their series among their 10 nearest neighbours.")
+    c2.caption(f"chance {_percent(chance['series_check'])}"
+               + (f" · item-kNN {_percent(knn['series_check'])}" if knn is not None else ""))
+    if near_chance(table):
+        st.warning("**This map is close to chance.** A movie's neighbours here share its "
+                   "genres hardly more often than random movies do, so dots that sit together "
+                   "are not really alike. The `recommended` and `seednet-map` presets (Train "
+                   "page) learn maps that mean something.")
+
+
+def people_quality(table: pd.DataFrame | None, compact: bool = False) -> None:
+    """How good a run's suggestions are for someone new, in words: the new-person protocol's
+    hits out of 10 after 3 (and 10) ratings against the most-rated list, and how varied they
+    are; a plain warning when they are no better than that list."""
+    if table is None:
+        st.caption("How good these suggestions are has not been measured: this run learned "
+                   "from everyone in the data. The `recommended` preset (Train page) holds 600 "
+                   "people out and measures its suggestions on them.")
+        return
+    own = table[table["method"] == "this run"].set_index("given")
+    popular = table[table["method"] == "most rated"].set_index("given")
+    k = 3 if 3 in own.index else int(own.index[0])
+    first = own.loc[k]
+    hits = first["precision"] * 10
+    reference = popular["precision"].get(k)
+    last_k = int(own.index[-1])
+    text = (f"after {k} ratings, **{hits:.1f} of 10** suggestions were movies they went on to "
+            "rate 4 or 5 stars"
+            + (f" (the most-rated list: {reference * 10:.1f})" if reference is not None else "")
+            + (f"; after {last_k}, {own.loc[last_k, 'precision'] * 10:.1f}" if last_k != k
+               else "")
+            + f". They spanned {int(first['distinct']):,} different movies, "
+            f"{first['popular_share']:.0%} of them among the 100 most rated.")
+    if compact:
+        st.caption(f"Measured on {int(first['people'])} new people: {text}")
+        return
+    worse = reference is not None and first["precision"] <= reference
+    say = st.warning if worse else st.info
+    say(f"**How good are these suggestions?** Measured on {int(first['people'])} people this "
+        f"run never saw: {text}"
+        + (" **That is no better than handing everyone the most-rated list**: this model "
+           "does not fit a newcomer's taste well; the `recommended` preset does." if worse
+           else ""))

@@ -10,6 +10,7 @@ from movierec.errors import ConfigError
 from movierec.models.autorec import AutoRec, AutoRecConfig
 from movierec.models.base import Recommender
 from movierec.models.bpr import BPR, BPRConfig
+from movierec.models.itemitem import EASE, EASEConfig, Newcomer, NewcomerConfig
 from movierec.models.mf import MF, MFConfig
 from movierec.models.seednet import SeedNet, SeedNetConfig
 
@@ -68,6 +69,19 @@ MODELS: dict[str, ModelSpec] = {
         "Every rating counts as a pick; each pick is scored above movies sampled from the rest. "
         "Best at top-N lists (HR@10, NDCG@10); it predicts no stars.",
         "Rendle et al. 2009, UAI; He et al. 2017, WWW"),
+    "ease": ModelSpec(
+        "ease", "EASE (item-to-item, closed form)", EASE, EASEConfig,
+        TrainConfig(epochs=1, batch_size=65536),
+        "Item-to-item weights that rebuild who rated what from everything else, in closed "
+        "form (seconds); a person's scores come straight from their ratings.",
+        "Steck 2019, WWW"),
+    "newcomer": ModelSpec(
+        "newcomer", "Suggestions for newcomers (item-to-item, few ratings)", Newcomer,
+        NewcomerConfig, TrainConfig(epochs=1, batch_size=65536),
+        "Item-to-item weights fitted, in closed form, to people shown with only a few of their "
+        "ratings and asked which other movies they liked; popularity is discounted as a "
+        "person rates more. The one-click model of the Recommend page.",
+        "after Steck 2019, WWW, and Steck 2020, NeurIPS (denoising linear autoencoders)"),
 }
 
 DEFAULT_MODEL = "seednet"
@@ -83,4 +97,5 @@ def get_model_spec(name: str) -> ModelSpec:
 
 
 __all__ = ["MODELS", "DEFAULT_MODEL", "ModelSpec", "Recommender", "get_model_spec", "MF",
-           "MFConfig", "SeedNet", "SeedNetConfig", "BPR", "BPRConfig"]
+           "MFConfig", "SeedNet", "SeedNetConfig", "BPR", "BPRConfig", "EASE", "EASEConfig",
+           "Newcomer", "NewcomerConfig"]

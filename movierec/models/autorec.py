@@ -47,6 +47,7 @@ class AutoRec(Recommender):
     """
 
     output = "rating"
+    _resizable_buffers = ("input_users", "input_ratings")
 
     def __init__(self, n_users: int, n_items: int, rating_scale: tuple[float, ...],
                  config: AutoRecConfig = AutoRecConfig()) -> None:
@@ -65,16 +66,6 @@ class AutoRec(Recommender):
         self.register_buffer("input_users", torch.zeros(0, dtype=torch.long))
         self.register_buffer("input_ratings", torch.zeros(0))
         self.register_buffer("n_train", torch.tensor(1.0))
-
-    _INPUT_BUFFERS = ("input_users", "input_ratings")
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # A saved run's inputs are as long as its training set: size the buffers to match.
-        for name in self._INPUT_BUFFERS:
-            saved = state_dict.get(prefix + name)
-            if saved is not None:
-                setattr(self, name, torch.empty_like(saved))
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def on_train_start(self, rating, user_idx=None, item_idx=None) -> None:
         if user_idx is None or item_idx is None:

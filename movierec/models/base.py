@@ -21,6 +21,11 @@ class Recommender(nn.Module):
     """
 
     output = "rating"
+    # Models fitted in closed form (or by alternating solves) rather than by minibatch steps:
+    # the trainer calls fit_epoch once per epoch instead, and builds no optimizer.
+    closed_form = False
+    # Buffers whose length depends on the training data: sized from a saved state on load.
+    _resizable_buffers: tuple[str, ...] = ()
 
     def __init__(self, n_users: int, n_items: int, rating_scale: tuple[float, ...]) -> None:
         super().__init__()
@@ -72,7 +77,37 @@ class Recommender(nn.Module):
                 "shape": f"(batch, {width})", "params": table.weight.numel(),
                 "inputs": [source]}
 
+    def n_parameters(self) -> int:
+        """How many numbers the model learned (parameters, or a closed-form model's weights)."""
+        return sum(p.numel() for p in self.parameters())
+
+    # --- optional -----------------------------------------------------------------------------
+    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor) -> torch.Tensor | None:
+        """A new person's user vector computed straight from their ratings, for models that
+        encode people directly; None (the default) means it is fitted by fold-in."""
+        return None
+
+    def fit_epoch(self, user_idx: torch.Tensor, item_idx: torch.Tensor, rating: torch.Tensor,
+                  epoch: int) -> None:
+        """One epoch of a ``closed_form`` model: a solve on all the training ratings."""
+        raise NotImplementedError(f"{type(self).__name__} trains by minibatch steps")
+
     # --- shared -----------------------------------------------------------------------------
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A saved run's data-sized buffers are as long as its training set: size them to match.
+        for name in self._resizable_buffers:
+            saved = state_dict.get(prefix + name)
+            if saved is not None:
+                setattr(self, name, torch.empty_like(saved))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def score_all(self, user_vec: torch.Tensor) -> torch.Tensor:
+        """Outputs for every item and each of the user vectors ``(P, D)``: ``(P, n_items)``
+        (``(P, n_items, K)`` for ``classes`` models)."""
+        items = torch.arange(self.n_items, device=user_vec.device)
+        out = [self.score_vectors(vec.expand(self.n_items, -1), items) for vec in user_vec]
+        return torch.stack(out)
+
     def on_train_start(self, rating: torch.Tensor, user_idx: torch.Tensor | None = None,
                        item_idx: torch.Tensor | None = None) -> None:
         """Hook called once before the first epoch with the training ratings (and their

@@ -16,7 +16,12 @@ SCALE = (1.0, 2.0, 3.0, 4.0, 5.0)
 @pytest.fixture(params=sorted(MODELS))
 def model(request) -> Recommender:
     torch.manual_seed(0)
-    return MODELS[request.param].build(7, 11, SCALE).eval()
+    built = MODELS[request.param].build(7, 11, SCALE)
+    if built.closed_form:   # fitted on a few made-up ratings, so that its scores differ
+        users = torch.arange(7).repeat_interleave(4)
+        items = (users * 3 + torch.arange(28) % 4) % 11
+        built.fit_epoch(users, items, torch.arange(28).float() % 5 + 1, 1)
+    return built.eval()
 
 
 def test_scores_pairs_with_broadcasting(model):
@@ -57,9 +62,26 @@ def test_loss_and_gradients(model):
     loss, data_loss, out = model.training_loss(users, items, model.targets(ratings),
                                                torch.Generator().manual_seed(0))
     assert out.shape[0] == 4 and float(data_loss.detach()) <= float(loss.detach()) + 1e-6
-    loss.backward()
     assert torch.isfinite(loss)
+    if model.closed_form:   # fitted by solves: nothing for an optimizer to step on
+        assert not loss.requires_grad
+        assert not any(p.requires_grad for p in model.parameters())
+        return
+    loss.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_closed_form_models_score_people_directly(model):
+    items, stars = torch.tensor([1, 4]), torch.tensor([5.0, 2.0])
+    vec = model.person_vector(items, stars)
+    if not model.closed_form:
+        assert vec is None
+        return
+    scores = model.score_all(vec[None, :])
+    assert scores.shape == (1, 11) and torch.isfinite(scores).all()
+    assert scores.abs().sum() > 0
+    torch.testing.assert_close(model.score_vectors(vec[None, :], torch.tensor([7])),
+                               scores[:, 7])
 
 
 def test_save_and_load_path_is_weights_only(model):
@@ -105,7 +127,7 @@ def test_architecture_accounts_for_every_parameter(model):
     for layer in layers:
         assert set(layer) == {"name", "kind", "shape", "params", "inputs"}
         assert all(i in names[:names.index(layer["name"])] for i in layer["inputs"])
-    assert sum(layer["params"] for layer in layers) == sum(p.numel() for p in model.parameters())
+    assert sum(layer["params"] for layer in layers) == model.n_parameters()
 
 
 def test_seednet_architecture_matches_the_notebook():

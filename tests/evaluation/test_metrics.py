@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from movierec.baselines import bias_predictions
+from movierec.evaluation.baselines import bias_predictions
+from movierec.evaluation.metrics import accuracy, expected_rating, mae, rmse
 from movierec.interactions import IdMap, Interactions
-from movierec.metrics import accuracy, expected_rating, mae, rmse
 
 
 def test_rmse_mae_accuracy_by_hand():

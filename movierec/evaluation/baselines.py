@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from movierec.evaluation.metrics import mae, rmse
 from movierec.interactions import Interactions
-from movierec.metrics import mae, rmse
 
 
 def bias_predictions(train: Interactions, test: Interactions, damping: float = 10.0,

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 import torch
 
+from movierec.evaluation.ranking import (
+    hit_ratio_ndcg,
+    one_per_user,
+    ranking_metrics,
+    sample_candidates,
+)
 from movierec.interactions import IdMap, Interactions
-from movierec.ranking import hit_ratio_ndcg, one_per_user, ranking_metrics, sample_candidates
 from movierec.split import holdout_per_user
 
 

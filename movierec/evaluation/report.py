@@ -1,0 +1,101 @@
+"""A run's quality as a person sees it, in one call: neighbour quality of its movie vectors and,
+when it held people out, the new-person protocol; stored beside the run, read back by the
+pages, and put into words for the command line."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from movierec.errors import ConfigError
+from movierec.evaluation.neighbours import neighbour_quality
+from movierec.evaluation.people import (
+    PeopleProtocol,
+    new_person_table,
+    reference_rankers,
+    run_ranker,
+)
+from movierec.runs import Run, RunStore
+from movierec.split import Split
+
+THIS_RUN = "this run"
+TABLES = ("people", "neighbours")
+
+
+def measure_run(run: Run, split: Split, protocol: PeopleProtocol = PeopleProtocol(),
+                references: Sequence[str] = ("most rated",),
+                progress: Callable[[str, int, int], None] | None = None,
+                notes: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """The run's quality tables.
+
+    Args:
+        split: the split the run was trained on (``make_split(dataset, run.data_config)``).
+        references: reference recommenders measured beside the run on the same people.
+        progress: called with (what, people done, people) during the new-person protocol.
+        notes: filled with the reason for each table that cannot be measured on this data
+            (too few movies with enough ratings, say).
+    Returns:
+        ``{"people": ...}`` (see :func:`new_person_table`) when ``split`` holds people out,
+        and ``{"neighbours": ...}`` (see :func:`neighbour_quality`), each when measurable. The
+        run's rows are labelled ``this run``.
+    """
+    tables = {}
+    if split.people is not None:
+        rankers = {THIS_RUN: run_ranker(run), **reference_rankers(split.train, references)}
+        try:
+            tables["people"] = new_person_table(rankers, split.people, split.train, protocol,
+                                                progress)
+        except ConfigError as exc:
+            if notes is not None:
+                notes["people"] = str(exc)
+    vectors = run.model.item_embeddings().detach().float().cpu().numpy()
+    try:
+        tables["neighbours"] = neighbour_quality(vectors, run.movie_table(), split.train,
+                                                 label=THIS_RUN)
+    except ConfigError as exc:
+        if notes is not None:
+            notes["neighbours"] = str(exc)
+    return tables
+
+
+def save_quality(store: RunStore, run_id: str, quality: dict[str, pd.DataFrame]) -> None:
+    """Store the tables beside the run (a later save of the run, which changes the model,
+    drops them)."""
+    for name, table in quality.items():
+        store.write_extra(run_id, f"quality-{name}", table)
+
+
+def load_quality(store: RunStore, run_id: str) -> dict[str, pd.DataFrame]:
+    """The tables stored beside the run (those measured so far)."""
+    found = {name: store.read_extra(run_id, f"quality-{name}") for name in TABLES}
+    return {name: table for name, table in found.items() if table is not None}
+
+
+def _number(value, digits: int = 3) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else \
+        f"{value:.{digits}f}"
+
+
+def describe(name: str, table: pd.DataFrame) -> str:
+    """A quality table in words, for the command line."""
+    if name == "people":
+        lines = [f"new people ({int(table['people'].iloc[0]):,} never seen in training; hit = "
+                 "a suggestion they rated 4 stars or more):"]
+        lines.append(f"  {'':<12}{'given':>6}{'prec@10':>9}{'recall':>8}{'NDCG':>7}"
+                     f"{'top-100':>9}{'distinct':>9}{'novelty':>9}")
+        for row in table.itertuples():
+            lines.append(f"  {row.method:<12}{row.given:>6}{_number(row.precision):>9}"
+                         f"{_number(row.recall):>8}{_number(row.ndcg):>7}"
+                         f"{_number(row.popular_share, 2):>9}{row.distinct:>9,}"
+                         f"{_number(row.novelty, 2):>9}")
+        return "\n".join(lines)
+    first = table.iloc[0]
+    lines = [f"neighbour quality ({int(first['movies']):,} movies with 20+ ratings, 10 "
+             f"neighbours each; series check over {int(first['series_movies'])} series films):"]
+    for row in table.itertuples():
+        series = "-" if math.isnan(row.series_check) else f"{row.series_check:.0%}"
+        lines.append(f"  {row.vectors:<12} genre agreement {row.genre_agreement:.3f}  "
+                     f"series check {series}")
+    return "\n".join(lines)
