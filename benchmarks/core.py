@@ -34,6 +34,20 @@ TRAIN_RUNS = [
 ]
 
 
+def write_section(path: Path, name: str, heading: str, body: str) -> None:
+    """Put ``heading`` and ``body`` into ``path`` (BENCHMARKS.md) between the markers of section
+    ``name``, replacing that section if it is there and leaving the others as they are."""
+    start, end = f"<!-- {name}: start -->", f"<!-- {name}: end -->"
+    block = f"{start}\n{heading}\n\n{body.rstrip()}\n{end}"
+    text = path.read_text() if path.exists() else "# movierec benchmarks\n"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
 def data_dir() -> Path:
     env = os.environ.get("MOVIEREC_DATA_DIR")
     return Path(env) if env else ROOT.parent / "shared" / "data"
@@ -71,7 +85,8 @@ def train(tmp: Path, extra: list[str]) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MOVIEREC_HOME": str(tmp / "home"),
            "MOVIEREC_CACHE_DIR": str(tmp / "cache0"), "MOVIEREC_DATA_DIR": str(data_dir())}
     cmd = [sys.executable, "-m", "movierec", "train", "--dataset", "ml-1m", "--fraction", "1.0",
-           "--test-size", "0.1", "--seed", "0", "--json", "--quiet", "--no-save", *extra]
+           "--test-size", "0.1", "--seed", "0", "--json", "--quiet", "--no-save", "--no-quality",
+           *extra]
     if "notebook" in extra:
         cmd = [c for c in cmd if c not in ("--fraction", "1.0")]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=ROOT)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from core import data_dir, time_loads  # noqa: E402 - benchmarks/core.py, after the path
+from core import data_dir, time_loads, write_section  # noqa: E402 - benchmarks/core.py
 
 # (label, CLI arguments): movierec recipes trained on the 90/10 split.
 RECIPES = [
@@ -74,7 +74,7 @@ def machine() -> str:
 
 def cli_train(env: dict, extra: list[str]) -> dict:
     cmd = [sys.executable, "-m", "movierec", "train", "--dataset", "ml-1m", "--seed", "0",
-           "--json", "--quiet", "--no-save"]
+           "--json", "--quiet", "--no-save", "--no-quality"]
     if "--preset" not in extra:
         cmd += ["--fraction", "1.0", "--test-size", "0.1"]
     cmd += extra
@@ -160,9 +160,8 @@ def main() -> None:
     from movierec.data import load_dataset
     from movierec.split import make_split
 
-    lines = ["# movierec benchmarks", "",
-             "Produced by `.venv/bin/python benchmarks/peers.py`; every number below comes from "
-             "one run on one machine:", "", f"**Machine:** {machine()}", "",
+    lines = ["Every number below comes from one run on one machine:", "",
+             f"**Machine:** {machine()}", "",
              "Split: ML-1M (`../shared/data/ml-1m`), random 90/10, seed 0 (movierec's "
              "`make_split`); every model below learns from the same 900,188 ratings and is "
              "scored on the same 100,021.", ""]
@@ -234,8 +233,9 @@ def main() -> None:
 
         print("map and fold-in...", file=sys.stderr, flush=True)
         lines += map_and_fold_in(env, tmp) + [""]
-    text = "\n".join(lines)
-    Path(args.out).write_text(text + "\n")
+    text = "\n".join(f"#{line}" if line.startswith("## ") else line for line in lines)
+    write_section(Path(args.out), "peers",
+                  "## Against the peers: accuracy and speed (benchmarks/peers.py)", text)
     print(text)
 
 
@@ -276,7 +276,8 @@ def map_and_fold_in(env: dict, tmp: Path) -> list[str]:
     from dashboard import library_timings  # benchmarks/dashboard.py
 
     subprocess.run([sys.executable, "-m", "movierec", "train", "--dataset", "ml-1m", "--model",
-                    "mf", "--quiet", "--no-ranking-eval"], env=env, check=True, cwd=ROOT)
+                    "mf", "--quiet", "--no-ranking-eval", "--no-quality"], env=env, check=True,
+                   cwd=ROOT)
     lib = library_timings(tmp / "home" / "runs", "latest")
     return ["## Map and suggestions (mf run on all of ML-1M)", "",
             "| what | time |", "|---|---:|",

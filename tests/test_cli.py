@@ -173,3 +173,80 @@ def test_bad_ids_for_a_real_run(capsys, tmp_path):
     bad.write_text("film,stars\n1,5\n")
     assert_user_error(cli("recommend", "--run", "latest", "--ratings-file", str(bad)),
                       "movie_id and rating")
+
+
+def test_new_people_quality_evaluate_people_file_and_embeddings(capsys, tmp_path):
+    doc = run_json(capsys, "train", "--dataset", "demo", "--model", "newcomer",
+                   "--new-people", "60", "--test-size", "0.02")
+    assert doc["n_train"] + doc["n_test"] < 98_000          # the people's ratings are not there
+    people = doc["quality"]["people"]
+    assert {(r["method"], r["given"]) for r in people} == {
+        (m, k) for m in ("this run", "most rated") for k in (3, 5, 10)}
+    assert all(r["people"] == 60 for r in people)
+    neighbours = {r["vectors"]: r for r in doc["quality"]["neighbours"]}
+    assert set(neighbours) == {"this run", "item-kNN", "chance"}
+    assert neighbours["this run"]["genre_agreement"] > neighbours["chance"]["genre_agreement"]
+
+    evaluated = run_json(capsys, "evaluate", "--run", "latest", "--given", "3,10")
+    methods = {(r["method"], r["given"]) for r in evaluated["new_people"]}
+    assert ("EASE", 10) in methods and ("item-kNN", 3) in methods and ("this run", 3) in methods
+    stored = {(r["method"], r["given"]): r["precision"] for r in people}
+    again = {(r["method"], r["given"]): r["precision"] for r in evaluated["new_people"]}
+    assert again[("this run", 3)] == pytest.approx(stored[("this run", 3)])
+    assert len(evaluated["neighbours"]) == 3
+    human = main(["evaluate", "--run", "latest", "--references", "none", "-q"])
+    out = capsys.readouterr().out
+    assert human == 0 and "new people (60 never seen" in out and "series check" in out
+
+    file = tmp_path / "people.csv"
+    file.write_text("person,movie_id,rating\nann,1,5\nann,2,4\nann,3,1\nbob,4,5\nbob,999999,5\n"
+                    "carl,999998,4\n")
+    many = run_json(capsys, "recommend", "--run", "latest", "--people", str(file), "--top", "4")
+    assert [p["person"] for p in many] == ["ann", "bob", "carl"]
+    ann = many[0]["suggestions"]
+    single = run_json(capsys, "recommend", "--run", "latest", "--rate", "1=5", "2=4", "3=1",
+                      "--top", "4")
+    assert [r["movie_id"] for r in ann] == [r["movie_id"] for r in single]
+    assert many[1]["ignored"] == [999999] and len(many[1]["suggestions"]) == 4
+    assert many[2]["suggestions"] == [] and "none of this person's movies" in many[2]["error"]
+
+    out_dir = tmp_path / "projector"
+    written = run_json(capsys, "embeddings", "--run", "latest", "--out", str(out_dir),
+                       "--min-ratings", "20")
+    vectors = (out_dir / "vectors.tsv").read_text().splitlines()
+    metadata = (out_dir / "metadata.tsv").read_text().splitlines()
+    assert metadata[0].split("\t")[:4] == ["movie_id", "title", "genres", "n_ratings"]
+    assert len(vectors) == len(metadata) - 1 == written["movies"]
+    assert all(len(v.split("\t")) == written["dimensions"] for v in vectors)
+    assert all(int(line.split("\t")[3]) >= 20 for line in metadata[1:])
+
+
+def test_people_file_and_projector_errors(capsys, tmp_path):
+    assert main(["train", "--dataset", "demo", "--model", "mf", "--epochs", "1", "-q",
+                 "--json", "--no-quality"]) == 0
+    assert "quality" in json.loads(capsys.readouterr().out)
+    bad = tmp_path / "people.csv"
+    bad.write_text("person,movie_id,rating\nann,1,5\nann,1,4\n")
+    assert_user_error(cli("recommend", "--run", "latest", "--people", str(bad)),
+                      "line 3", "second time")
+    bad.write_text("person,movie_id,rating\nann,1,7\n")
+    assert_user_error(cli("recommend", "--run", "latest", "--people", str(bad)),
+                      "not on the scale")
+    bad.write_text("movie_id,rating\n1,5\n")
+    assert_user_error(cli("recommend", "--run", "latest", "--people", str(bad)),
+                      "person, movie_id and rating")
+    assert_user_error(cli("recommend", "--run", "latest", "--people", str(tmp_path / "no.csv")),
+                      "cannot read")
+    assert_user_error(cli("recommend", "--run", "latest", "--people", str(bad), "--rate", "1=5"),
+                      "--people")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert_user_error(cli("embeddings", "--run", "latest", "--out", str(blocker)),
+                      "cannot write")
+    assert_user_error(cli("embeddings", "--run", "latest", "--out", str(tmp_path / "p"),
+                          "--min-ratings", "100000"), "no movie")
+    assert_user_error(cli("evaluate", "--run", "latest", "--given", "3,x"), "--given")
+    assert_user_error(cli("evaluate", "--run", "latest", "--references", "SVD"),
+                      "unknown reference")
+    assert_user_error(cli("train", "--dataset", "demo", "--new-people", "900"),
+                      "cannot hold out 900")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from movierec.config import DataConfig
 from movierec.errors import ConfigError, UnknownIdError
 from movierec.interactions import IdMap, Interactions
-from movierec.config import DataConfig
 from movierec.split import PERSON_MIN_RATINGS, chop, holdout_per_user, make_split, split
 
 

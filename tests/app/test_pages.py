@@ -162,6 +162,9 @@ def test_explore_page_maps_and_lists_neighbours(saved_run):
     at.session_state["explore_method"] = "PCA"
     no_exception(at.run())
     assert "movies shown" in texts(at)
+    # how meaningful the map is, measured on first visit against chance and item-kNN
+    assert {m.label for m in at.metric} == {"Genre agreement of neighbours", "Series check"}
+    assert "item-kNN" in texts(at)
     at.text_input(key="explore_query").input("silent").run()
     no_exception(at)
     assert at.subheader[0].value.startswith("Nearest neighbours of")
@@ -186,8 +189,9 @@ def test_recommend_page_suggests_from_three_ratings(saved_run):
     assert len(suggestions) == 10
     assert not set(suggestions["title"]) & set(table.set_index("movie_id").loc[list(rated),
                                                                                  "title"])
+    # a reason names a rated movie the suggestion is really close to, or nothing
     assert suggestions["because you rated"].isin(
-        table.set_index("movie_id").loc[list(rated), "title"]).all()
+        [*table.set_index("movie_id").loc[list(rated), "title"], ""]).all()
     assert "ranked in" in texts(at)
     at.text_input(key="rec_query").input("silent").run()
     no_exception(at)
@@ -204,6 +208,59 @@ def test_recommend_page_trains_for_a_newcomer():
     assert state.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
     no_exception(at.run())
     assert "Popular picks to start with" in texts(at)
+    # the recommended preset, on the demo set with 100 people held out and measured on them
+    run = RunStore().load("latest")
+    assert run.model_name == "newcomer" and run.data_config.new_people == 100
+    assert "Measured on 100 people this run never saw" in texts(at)
+
+
+def test_recommend_page_compares_two_runs(saved_run, demo):
+    from tests.conftest import train_demo
+
+    other = train_demo(demo, "ease", 1).run
+    RunStore().save(other)
+    table = saved_run.movie_table().sort_values("n_ratings", ascending=False)
+    rated = {int(m): 5.0 for m in table["movie_id"].head(4)}
+    at = no_exception(page("recommend", run_id=saved_run.run_id,
+                           ratings={"demo": rated}).run())
+    assert "has not been measured" in texts(at)
+    at.selectbox(key="compare_run").set_value(other.run_id).run()
+    no_exception(at)
+    first, second = at.dataframe[-2].value, at.dataframe[-1].value
+    assert len(first) == len(second) == 10
+    common = len(set(first["title"]) & set(second["title"]))
+    assert f"**{common} of 10** suggestions are on both lists" in texts(at)
+
+
+def test_pages_say_how_good_a_run_is(saved_run):
+    import pandas as pd
+
+    from movierec.evaluation.report import save_quality
+    people = pd.DataFrame([
+        {"method": m, "given": k, "precision": p, "recall": p, "ndcg": p, "popular_share": s,
+         "distinct": d, "novelty": 2.0, "people": 50}
+        for m, p, s, d in (("this run", 0.2, 0.5, 300), ("most rated", 0.35, 1.0, 12))
+        for k in (3, 10)])
+    neighbours = pd.DataFrame([
+        {"vectors": v, "genre_agreement": g, "series_check": c, "movies": 500,
+         "series_movies": 20} for v, g, c in (("this run", 0.17, 0.05),
+                                              ("item-kNN", 0.45, 0.7), ("chance", 0.16, 0.01))])
+    save_quality(RunStore(), saved_run.run_id, {"people": people, "neighbours": neighbours})
+    rated = {int(m): 5.0 for m in saved_run.movie_table()["movie_id"].head(3)}
+    recommend = no_exception(page("recommend", ratings={"demo": rated}).run())
+    said = texts(recommend)
+    assert "after 3 ratings, **2.0 of 10** suggestions" in said
+    assert "no better than handing everyone the most-rated list" in said
+    explore = page("explore")
+    explore.session_state["explore_method"] = "PCA"
+    no_exception(explore.run())
+    metrics = {m.label: m.value for m in explore.metric}
+    assert metrics == {"Genre agreement of neighbours": "0.17", "Series check": "5%"}
+    assert "This map is close to chance" in texts(explore)
+    curves = no_exception(page("curves").run())
+    wide = curves.dataframe[1].value.set_index("method")
+    assert wide.loc[saved_run.run_id, "precision @3"] == 0.2
+    assert wide.loc["most rated (reference)", "distinct @10"] == 12
 
 
 # --- The whole app ----------------------------------------------------------------------------
@@ -222,7 +279,7 @@ def test_app_routes_every_page(saved_run):
 
 
 # --- Every registered model on the pages that use a run ----------------------------------------
-@pytest.mark.parametrize("model", ["autorec", "bpr"])
+@pytest.mark.parametrize("model", ["autorec", "bpr", "ease", "newcomer"])
 def test_curves_explore_and_recommend_work_for_every_model(demo, model):
     from tests.conftest import train_demo
 

@@ -4,7 +4,6 @@ they do for new people on the demo data (and, where the real data is here, on ML
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from movierec.config import DataConfig, TrainConfig
