@@ -126,11 +126,9 @@ def main() -> None:
         tmp = Path(name)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "MOVIEREC_DATA_DIR": str(data_dir()),
                "MOVIEREC_CACHE_DIR": str(tmp / "cache"), "MOVIEREC_HOME": str(tmp / "home")}
-        for key, label, extra in chosen:
+        for key, _, extra in chosen:
             print(f"{key}...", file=sys.stderr, flush=True)
-            started = time.perf_counter()
             results[key] = train(env, extra)
-            results[key]["wall"] = time.perf_counter() - started
         print("references...", file=sys.stderr, flush=True)
         dataset = load_dataset("ml-1m", data_dir=data_dir(), cache_dir=tmp / "cache",
                                allow_download=False)
