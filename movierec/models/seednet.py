@@ -25,7 +25,6 @@ class SeedNetConfig:
         embedding_dropout: dropout on each flattened embedding (0.5).
         batch_norm: batch normalisation after every dense layer but the last (after dense1 and
             dense2 in the notebook).
-        embedding_init: the embeddings start uniform in +-this (0.05, Keras' default).
     """
 
     embedding_dim: int = 32
@@ -33,7 +32,6 @@ class SeedNetConfig:
     dropout: float = 0.5
     embedding_dropout: float = 0.5
     batch_norm: bool = True
-    embedding_init: float = 0.05
 
     def __post_init__(self) -> None:
         if not 1 <= self.embedding_dim <= 4096:
@@ -45,8 +43,6 @@ class SeedNetConfig:
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise ConfigError(f"{name} must be in [0, 1), got {value:g}")
-        if not 0 < self.embedding_init <= 1:
-            raise ConfigError(f"embedding_init must be in (0, 1], got {self.embedding_init:g}")
 
 
 class SeedNet(Recommender):
@@ -82,7 +78,7 @@ class SeedNet(Recommender):
         nn.init.xavier_uniform_(self.out.weight)
         nn.init.zeros_(self.out.bias)
         for table in (self.movie_embed, self.user_embed):
-            nn.init.uniform_(table.weight, -config.embedding_init, config.embedding_init)
+            nn.init.uniform_(table.weight, -0.05, 0.05)
 
     def architecture(self) -> list[dict]:
         d = self.config.embedding_dim
