@@ -63,9 +63,8 @@ class ProjectionConfig:
     def name(self) -> str:
         """A file-name-safe label, used to store the projection beside its run."""
         if self.method == "pca":
-            return "projection-pca"
-        return (f"projection-tsne-p{self.perplexity:g}-i{self.iterations}-s{self.seed}"
-                .replace(".", "_"))
+            return "map-pca"
+        return f"map-tsne-p{self.perplexity:g}-i{self.iterations}-s{self.seed}".replace(".", "_")
 
 
 def project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.ndarray:
@@ -118,7 +117,9 @@ def movie_map(run: Run, config: ProjectionConfig = ProjectionConfig(),
                 np.array_equal(cached["movie_id"].to_numpy(), table.loc[seen, "movie_id"]):
             coords = cached[["x", "y"]].to_numpy()
     if coords is None:
-        vectors = run.model.item_embeddings().detach().cpu().numpy()[seen]
+        # Unit length, so that the map's distances follow the cosine that ranks neighbours.
+        vectors = run.model.item_embeddings().detach().float().cpu().numpy()[seen]
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         coords = project(vectors, config)
         if store is not None:
             store.write_extra(run.run_id, config.name, pd.DataFrame({

@@ -205,11 +205,11 @@ def because(run: Run, movie_ids, rated: Mapping[int, float],
             for r, b in zip(best_rank.tolist(), best.tolist(), strict=True)]
 
 
-def starter_movies(run: Run, n: int = 12, exclude=(), max_similarity: float = 0.5) \
-        -> pd.DataFrame:
+def starter_movies(run: Run, n: int = 12, exclude=(), close: int = 3) -> pd.DataFrame:
     """Popular, varied movies for a newcomer to rate (as MovieLens does): the most rated
-    movies, at most two per distinctive genre, skipping any whose embedding is closer than
-    ``max_similarity`` (cosine) to one already picked, so that sequels do not crowd the strip.
+    movies, at most two per distinctive genre, skipping any that is among the ``close``
+    nearest neighbours of one already picked (by the cosine of :func:`similar`, within the
+    popular pool), so that sequels do not crowd the strip.
     """
     from movierec.embeddings import distinctive_genre
 
@@ -219,13 +219,16 @@ def starter_movies(run: Run, n: int = 12, exclude=(), max_similarity: float = 0.
     table = table.assign(genre=distinctive_genre(table["genres"]))
     with torch.no_grad():
         emb = torch.nn.functional.normalize(run.model.item_embeddings().detach().float(), dim=1)
-        emb = emb[torch.as_tensor(run.item_ids.index(table["movie_id"].to_numpy()))]
-        sims = (emb @ emb.T).cpu().numpy()
+        emb = emb[torch.as_tensor(run.item_ids.index(table["movie_id"].to_numpy()))].cpu()
+        sims = emb @ emb.T
+        sims.fill_diagonal_(-torch.inf)
+        nearest = torch.topk(sims, min(close, len(table) - 1), dim=1).indices.numpy()
+    near = np.zeros((len(table), len(table)), dtype=bool)     # near[a, b]: b is near a
+    near[np.arange(len(table))[:, None], nearest] = True
     picked: list[int] = []
     per_genre: dict[str, int] = {}
     for position, genre in enumerate(table["genre"]):
-        if per_genre.get(genre, 0) >= 2 or (picked and sims[position, picked].max()
-                                            > max_similarity):
+        if per_genre.get(genre, 0) >= 2 or near[picked, position].any():
             continue
         picked.append(position)
         per_genre[genre] = per_genre.get(genre, 0) + 1

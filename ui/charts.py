@@ -28,9 +28,10 @@ def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
 def curve(frame: pd.DataFrame, metric: str, height: int = 260) -> alt.Chart:
     """One metric per epoch: colour by run, dashes for training, solid for validation."""
     data = frame[frame["metric"] == metric]
-    many = data["run"].nunique() > 1
+    runs = sorted(frame["run"].unique())     # every chart colours a run alike
+    many = len(runs) > 1
     bottom = {"orient": "bottom", "direction": "vertical", "labelLimit": 360}
-    color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10"),
+    color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10", domain=runs),
                       legend=alt.Legend(**bottom)) if many else \
         alt.Color("split:N", title=None, scale=alt.Scale(scheme="tableau10"),
                   legend=alt.Legend(**bottom))

@@ -33,7 +33,7 @@ def main() -> None:
 
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab = browser.new_page(viewport={"width": 1400, "height": 2400})
 
         def shoot(path: str, heading: str, name: str, wait_text: str | None = None,
                   full: bool = True) -> None:
@@ -49,9 +49,14 @@ def main() -> None:
         tab.goto(f"{args.url}/curves")
         tab.get_by_role("heading", name="Learning curves", exact=True).wait_for()
         runs = tab.get_by_label("Runs")
-        runs.click()
-        for option in tab.get_by_role("option").all():
-            option.click()
+        for _ in range(10):                         # add every run, one option at a time
+            runs.focus()
+            tab.keyboard.press("ArrowDown")
+            options = tab.get_by_role("option")
+            if options.count() == 0:
+                break
+            tab.keyboard.press("Enter")
+            tab.wait_for_timeout(1500)
         tab.keyboard.press("Escape")
         tab.get_by_text("What people see").wait_for()
         tab.wait_for_timeout(3000)
