@@ -307,6 +307,7 @@ def _peak_rss_mb() -> float | None:
 
 
 def cmd_train(args) -> int:
+    from movierec.evaluation.report import describe
     from movierec.experiment import continue_training, start_training
     from movierec.models import DEFAULT_MODEL, get_model_spec
     from movierec.presets import PRESETS
@@ -381,7 +382,7 @@ def cmd_train(args) -> int:
     _emit(args, summary,
           f"run {run.run_id}: {run.epochs} epochs in {run.train_seconds:.1f} s; validation "
           f"{_metrics_text(run.history[-1] if run.history else {}, ', ')}"
-          + "".join(f"\n{_quality_text(name, table)}" for name, table in quality.items())
+          + "".join(f"\n{describe(name, table)}" for name, table in quality.items())
           + (f"\nsaved to {run_dir}" if run_dir else "\n(not saved)"))
     return 0 if completed else 130
 
@@ -418,12 +419,6 @@ def _measure(args, run, split, store) -> dict:
     return quality
 
 
-def _quality_text(name: str, table) -> str:
-    from movierec.evaluation.report import describe
-
-    return describe(name, table)
-
-
 def cmd_evaluate(args) -> int:
     from movierec.evaluation.baselines import baseline_metrics
     from movierec.evaluation.people import REFERENCES, PeopleProtocol
@@ -452,6 +447,9 @@ def cmd_evaluate(args) -> int:
         quality = measure_run(run, data, protocol, references, progress=update, notes=notes)
     finally:
         bar.close()
+    if data.people is None:
+        notes["people"] = ("this run trained on every user (train with --new-people 600 to "
+                           "hold some out)")
     doc = {"run_id": run.run_id, "model": run.model_name, "dataset": run.data_config.dataset,
            "split": run.data_config.split, "n_test": len(data.test),
            "val_loss": metrics["loss"], "val_rmse": metrics["rmse"], "val_mae": metrics["mae"],
@@ -461,9 +459,6 @@ def cmd_evaluate(args) -> int:
            if "people" in quality else None,
            "neighbours": quality["neighbours"].to_dict(orient="records")
            if "neighbours" in quality else None, "not_measured": notes}
-    if data.people is None:
-        notes["people"] = ("this run trained on every user (train with --new-people 600 to "
-                           "hold some out)")
     texts = [describe(name, quality[name]) if name in quality else
              f"{name} quality: not measured; {notes.get(name, '')}" for name in TABLES]
     _emit(args, doc,
