@@ -20,11 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from core import data_dir, write_section  # noqa: E402 - benchmarks/core.py, after the path
+from dashboard import suggestion_ms  # noqa: E402
 from peers import machine  # noqa: E402
 
 DATA = ["--dataset", "ml-1m", "--fraction", "1.0", "--test-size", "0.02", "--seed", "0",
@@ -82,19 +81,6 @@ def references(dataset) -> list[dict]:
     table = new_person_table(reference_rankers(split.train), split.people, split.train,
                              PeopleProtocol(given=GIVEN))
     return table.to_dict(orient="records")
-
-
-def latency(run, rated: dict[int, float]) -> float:
-    from movierec.inference import because, recommend
-
-    recommend(run, rated)
-    times = []
-    for _ in range(20):
-        start = time.perf_counter()
-        top = recommend(run, rated, top=10)
-        because(run, top["movie_id"].tolist(), rated)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def fan_table(run, titles) -> list[str]:
@@ -190,8 +176,8 @@ def main() -> None:
         ten = dict(list(SCI_FI_FAN.items()) + [(1, 4.0), (260, 5.0), (1210, 4.0), (2028, 3.0)])
         three = dict(list(SCI_FI_FAN.items())[:3])
         for key, label, _ in chosen:
-            lines.append(f"| {label} | {latency(runs[key], three):.0f} ms | "
-                         f"{latency(runs[key], ten):.0f} ms |")
+            lines.append(f"| {label} | {suggestion_ms(runs[key], three):.0f} ms | "
+                         f"{suggestion_ms(runs[key], ten):.0f} ms |")
 
         fan = ", ".join(f"{titles[m]} {s:g}*" for m, s in SCI_FI_FAN.items())
         for key in [k for k in ("recommended", "mf") if k in runs]:

@@ -297,16 +297,13 @@ def neighbour_quality(run_id: str) -> pd.DataFrame:
     found = quality(run_id).get("neighbours")
     if found is not None:
         return found
-    from movierec.evaluation.neighbours import neighbour_quality as measure
-    from movierec.evaluation.report import THIS_RUN, save_quality
+    from movierec.evaluation.report import run_neighbour_quality, save_quality
     from movierec.split import make_split
 
     loaded = run(run_id)
     dataset = load_dataset(loaded.data_config.dataset, data_dir=data_dir(),
                            allow_download=False)
-    split = make_split(dataset, loaded.data_config)
-    vectors = loaded.model.item_embeddings().detach().float().cpu().numpy()
-    table = measure(vectors, loaded.movie_table(), split.train, label=THIS_RUN)
+    table = run_neighbour_quality(loaded, make_split(dataset, loaded.data_config))
     save_quality(store(), run_id, {"neighbours": table})
     return table
 

@@ -50,14 +50,19 @@ def measure_run(run: Run, split: Split, protocol: PeopleProtocol = PeopleProtoco
         except ConfigError as exc:
             if notes is not None:
                 notes["people"] = str(exc)
-    vectors = run.model.item_embeddings().detach().float().cpu().numpy()
     try:
-        tables["neighbours"] = neighbour_quality(vectors, run.movie_table(), split.train,
-                                                 label=THIS_RUN)
+        tables["neighbours"] = run_neighbour_quality(run, split)
     except ConfigError as exc:
         if notes is not None:
             notes["neighbours"] = str(exc)
     return tables
+
+
+def run_neighbour_quality(run: Run, split: Split) -> pd.DataFrame:
+    """Neighbour quality of the run's movie vectors, with item-kNN (on ``split.train``) and
+    chance beside them (see :func:`neighbour_quality`)."""
+    vectors = run.model.item_embeddings().detach().float().cpu().numpy()
+    return neighbour_quality(vectors, run.movie_table(), split.train, label=THIS_RUN)
 
 
 def save_quality(store: RunStore, run_id: str, quality: dict[str, pd.DataFrame]) -> None:
