@@ -170,9 +170,12 @@ def write_projector_files(run: Run, out: str | os.PathLike, min_ratings: int = 1
                                str(r.n_ratings), "" if pd.isna(r.year) else str(int(r.year))])
                     for r in rows.itertuples()])):
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-")
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write("\n".join(lines) + "\n")
-            os.replace(tmp, folder / name)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write("\n".join(lines) + "\n")
+                os.replace(tmp, folder / name)
+            finally:
+                Path(tmp).unlink(missing_ok=True)   # gone after the rename; a half-write's
             paths.append(folder / name)
     except OSError as exc:
         raise ConfigError(f"cannot write the projector files to {folder}: "

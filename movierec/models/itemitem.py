@@ -78,9 +78,9 @@ class ItemItemModel(Recommender):
 
     # --- people as vectors ---------------------------------------------------------------------
     def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor) -> torch.Tensor:
-        vec = torch.zeros(1, self.n_items, device=self.weights.device)
-        vec[0, item_idx.to(vec.device)] = self.star_weight(stars.to(vec.device).float())
-        return vec[0]
+        vec = torch.zeros(self.n_items, device=self.weights.device)
+        vec[item_idx.to(vec.device)] = self.star_weight(stars.to(vec.device).float())
+        return vec
 
     def _rows(self, user_idx: torch.Tensor) -> torch.Tensor:
         """Sparse rows ``(len(user_idx), n_items)`` of the training users' vectors."""
@@ -129,8 +129,9 @@ class ItemItemModel(Recommender):
         on."""
         negatives = torch.randint(0, self.n_items, (len(user_idx), 4),
                                   generator=generator).to(user_idx.device)
-        positive = self(user_idx, item_idx)
-        negative = self(user_idx[:, None].expand(-1, 4), negatives)
+        # one pass: each user's row is multiplied by the weights once for all five movies
+        scores = self(user_idx[:, None], torch.cat([item_idx[:, None], negatives], dim=1))
+        positive, negative = scores[:, 0], scores[:, 1:]
         above = (negative > positive[:, None]).float() + 0.5 * (negative == positive[:, None])
         loss = above.mean()
         return loss, loss, positive
