@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from movierec.data.catalog import DEFAULT_DATASET, RELEASES
 from movierec.errors import ConfigError
 
-SPLITS = ("random", "leave-one-out")
+SPLITS = ("random", "leave-one-out", "ncf")
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,23 @@ class DataConfig:
         test_size: share of the kept ratings held out for validation (the notebook's
             ``split(.10)``).
         seed: seed of the chop and the split.
-        split: ``random`` (``test_size`` of the ratings held out at random) or
-            ``leave-one-out`` (one random rating of every user held out, the NCF protocol;
-            ``test_size`` is then unused).
+        split: ``random`` (``test_size`` of the ratings held out at random),
+            ``leave-one-out`` (every user's latest rating held out, the NCF protocol; ties,
+            and ratings without real timestamps (the shared ml-1m's are all 0), drawn at random,
+            seeded) or ``ncf`` (exactly the ratings of the ``holdout`` file held out, all
+            the others trained on). ``test_size`` is unused but by ``random``.
         new_people: people held out of training entirely, chosen at random (seeded) among
             those with at least 20 ratings: the new people of the new-person protocol, who
             give a few ratings and are judged on the rest (0 holds out nobody).
+        holdout: with split ``ncf`` (and only then), the path of a ``test.rating`` file (the
+            NCF paper's held-out ratings); a ``test.negative`` file beside it fixes the
+            candidates of the ranking metrics. ``fraction`` must then be 1 and
+            ``new_people`` 0.
     """
+
+    # Fields added after runs were first saved: hashed only when set, so that the configs of
+    # earlier runs (which lack them) keep their keys.
+    HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("holdout",)
 
     dataset: str = DEFAULT_DATASET
     fraction: float = 1.0
@@ -40,6 +50,7 @@ class DataConfig:
     seed: int = 0
     split: str = "random"
     new_people: int = 0
+    holdout: str = ""
 
     def __post_init__(self) -> None:
         if self.dataset not in RELEASES:
@@ -53,6 +64,17 @@ class DataConfig:
         if not (isinstance(self.new_people, int) and 0 <= self.new_people <= 1_000_000):
             raise ConfigError(f"new_people must be a whole number from 0 to 1000000, got "
                               f"{self.new_people}")
+        if self.split == "ncf":
+            if not self.holdout:
+                raise ConfigError("split 'ncf' needs holdout: the path of a test.rating file "
+                                  "(the ratings to test on)")
+            if self.fraction != 1 or self.new_people:
+                raise ConfigError("split 'ncf' trains on every rating but the holdout file's: "
+                                  f"fraction must be 1 and new_people 0, got {self.fraction:g} "
+                                  f"and {self.new_people}")
+        elif self.holdout:
+            raise ConfigError(f"holdout (a test.rating file) is only used with split 'ncf', not "
+                              f"{self.split!r}")
 
 
 @dataclass(frozen=True)
@@ -149,7 +171,15 @@ def coerce(value, hint, name: str):
     return value
 
 
+def _hashed(config) -> dict:
+    values = to_dict(config)
+    for name in getattr(config, "HASHED_WHEN_SET", ()):
+        if values[name] == getattr(type(config), name):
+            del values[name]
+    return values
+
+
 def config_hash(*configs) -> str:
     """A short stable hash of configs (with their class names): the key of a trained model."""
-    payload = [[type(c).__name__, to_dict(c)] for c in configs]
+    payload = [[type(c).__name__, _hashed(c)] for c in configs]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]

@@ -50,6 +50,20 @@ class IdMap:
             raise UnknownIdError(f"unknown {self.kind} id {int(np.ravel(bad)[0])}")
         return pos if arr.ndim else int(pos)
 
+    def lookup(self, raw_ids) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``raw_ids`` (an array) where they are in the map, without raising.
+
+        Returns:
+            (positions, found): same shape as ``raw_ids``; the position is 0 where the id is
+            not in the map.
+        """
+        arr = np.asarray(raw_ids, dtype=np.int64)
+        if not len(self.ids):
+            return np.zeros(arr.shape, dtype=np.int64), np.zeros(arr.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(self.ids, arr), len(self.ids) - 1)
+        found = self.ids[pos] == arr
+        return np.where(found, pos, 0), found
+
     def raw(self, idx):
         """Raw ids at positions ``idx`` (a scalar or an array)."""
         return self.ids[idx]

@@ -1,14 +1,19 @@
-"""The notebook's ``chop`` and ``split``, plus a per-user holdout: pure, seeded functions."""
+"""The notebook's ``chop`` and ``split``, a per-user holdout, and the NCF paper's fixed
+holdout read from its files: pure, seeded functions."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from movierec.config import DataConfig
 from movierec.data.dataset import Dataset
 from movierec.errors import ConfigError
+from movierec.evaluation.ncf import ncf_candidates, read_test_negative, read_test_rating
+from movierec.evaluation.ranking import Candidates
 from movierec.interactions import Interactions
 
 # A new person of the new-person protocol gives up to 10 ratings and is judged on the rest.
@@ -17,12 +22,14 @@ PERSON_MIN_RATINGS = 20
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """Training and test ratings over the same id maps, and the ratings of the people held
-    out of training entirely (over the same movie map and a user map of their own), if any."""
+    """Training and test ratings over the same id maps, the ratings of the people held out of
+    training entirely (over the same movie map and a user map of their own), if any, and the
+    fixed candidates of the ranking metrics, if a published test gives them."""
 
     train: Interactions
     test: Interactions
     people: Interactions | None = None
+    candidates: Candidates | None = None
 
     @property
     def n_users(self) -> int:
@@ -94,8 +101,11 @@ def split(data: Interactions, test_size: float, seed: int = 0) -> Split:
 
 def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
                      min_left: int = 1) -> Split:
-    """Hold out ``n_per_user`` random ratings of every user who keeps at least ``min_left``
-    ratings in training (the leave-one-out protocol when ``n_per_user`` is 1).
+    """Hold out the latest ``n_per_user`` ratings of every user who keeps at least
+    ``min_left`` ratings in training (the leave-one-out protocol when ``n_per_user`` is 1).
+
+    Ratings with equal timestamps are taken in a seeded random order, so where all are equal
+    (the shared copy of ml-1m dates every rating 0) the held-out ratings are random ones.
 
     Raises:
         ConfigError: n_per_user below 1, or no user has enough ratings.
@@ -103,9 +113,10 @@ def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
     if n_per_user < 1:
         raise ConfigError(f"n_per_user must be at least 1, got {n_per_user}")
     rng = np.random.default_rng(seed)
-    # Shuffle, then stable-sort by user: within each user the order is random.
+    # Shuffle, then stable-sort by user and, within a user, latest first: equal timestamps
+    # keep the random order (with all equal, this is the order of the earlier random holdout).
     shuffled = rng.permutation(len(data))
-    order = shuffled[np.argsort(data.user_idx[shuffled], kind="stable")]
+    order = shuffled[np.lexsort((-data.timestamp[shuffled], data.user_idx[shuffled]))]
     users = data.user_idx[order]
     starts = np.searchsorted(users, users, side="left")
     rank = np.arange(len(order)) - starts
@@ -118,6 +129,55 @@ def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
     test_rows = np.sort(order[test_mask])
     train_rows = np.sort(order[~test_mask])
     return Split(train=data.take(train_rows), test=data.take(test_rows))
+
+
+def holdout_file(data: Interactions, path: str | os.PathLike, dataset: str = "the dataset") \
+        -> Split:
+    """Hold out exactly the ratings a ``test.rating`` file lists (as the dataset has them) and
+    train on all the others: the NCF paper's split. A ``test.negative`` file in the same folder
+    gives the candidates of the ranking metrics.
+
+    Args:
+        dataset: the dataset's name, for messages.
+    Raises:
+        ConfigError: a file cannot be read, the file lists ratings the dataset does not have
+            (another dataset's file, or a copy that already leaves them out), leaves nothing
+            to train on, or the ``test.negative`` beside it lists other held-out movies.
+    """
+    held = read_test_rating(path)
+    users, user_found = data.user_ids.lookup(held["user_id"].to_numpy())
+    items, item_found = data.item_ids.lookup(held["movie_id"].to_numpy())
+    keys = data.user_idx.astype(np.int64) * data.n_items + data.item_idx
+    held_keys = users * data.n_items + items
+    present = user_found & item_found & np.isin(held_keys, keys)
+    if not present.all():
+        raise ConfigError(f"{(~present).sum():,} of the {len(held):,} ratings in {path} are not "
+                          f"in {dataset}: the file may belong to another dataset, or this copy "
+                          f"of {dataset} already leaves them out (then train on it with "
+                          "--split leave-one-out)")
+    test_mask = np.isin(keys, held_keys)
+    if test_mask.all():
+        raise ConfigError(f"{path} holds every rating of {dataset}; none is left to train on")
+    return Split(train=data.take(~test_mask), test=data.take(test_mask),
+                 candidates=_candidates_beside(path, held, data))
+
+
+def _candidates_beside(path, held, data: Interactions) -> Candidates | None:
+    """The candidates of the ``test.negative`` file in the folder of holdout file ``path``
+    (whose ratings are ``held``), over the maps of ``data``; None without one."""
+    negative = Path(path).parent / "test.negative"
+    if not negative.is_file():
+        return None
+    test = read_test_negative(negative)
+    base = int(max(held["movie_id"].max(), test.positives.max())) + 1
+    listed = held["user_id"].to_numpy() * base + held["movie_id"].to_numpy()
+    stray = np.flatnonzero(~np.isin(test.user_ids * base + test.positives, listed))
+    if len(stray):
+        row = int(stray[0])
+        raise ConfigError(f"{negative}: user {test.user_ids[row]}'s held-out movie "
+                          f"{test.positives[row]} is not in {path} ({len(stray):,} of "
+                          f"{len(test):,} users' are not); the two files do not belong together")
+    return ncf_candidates(test, data.user_ids, data.item_ids)[0]
 
 
 def hold_out_people(data: Interactions, n_people: int, seed: int = 0) \
@@ -143,7 +203,9 @@ def hold_out_people(data: Interactions, n_people: int, seed: int = 0) \
 
 def make_split(dataset: Dataset, config: DataConfig) -> Split:
     """Set ``config.new_people`` people aside, chop the rest to ``config.fraction`` and hold
-    out ``config.test_size`` of it (or one rating per user for ``leave-one-out``), seeded.
+    out ``config.test_size`` of it (or each user's latest rating for ``leave-one-out``),
+    seeded; or, for ``ncf``, hold out the ratings of the ``config.holdout`` file (see
+    :func:`holdout_file`).
 
     The movie map covers every rated movie of the whole dataset, so runs on different
     fractions have tables of the same shape; the user map covers every user but the people.
@@ -152,6 +214,8 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
         raise ConfigError(f"the data config names {config.dataset!r} but the dataset is "
                           f"{dataset.name!r}")
     data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
+    if config.split == "ncf":
+        return holdout_file(data, config.holdout, dataset.name)
     # The first two streams are those of runs made before people could be held out.
     chop_seed, split_seed, people_seed = np.random.SeedSequence(config.seed).generate_state(3)
     people = None

@@ -147,7 +147,10 @@ class Trainer:
         self.train_data = _Tensors.of(split.train, model, self.device)
         self.test_data = _Tensors.of(split.test, model, self.device)
         self._ranking = None
-        if config.ranking_eval and len(split.test):
+        if config.ranking_eval and split.candidates is not None:   # fixed by a test file
+            fixed = split.candidates
+            self._ranking = (fixed.user_idx, fixed.item_idx, fixed.valid)
+        elif config.ranking_eval and len(split.test):
             rows = one_per_user(split.test, config.seed)
             users, positives = split.test.user_idx[rows], split.test.item_idx[rows]
             seen = Interactions(
@@ -158,7 +161,7 @@ class Trainer:
                 split.train.user_ids, split.train.item_ids, split.train.rating_scale)
             try:
                 self._ranking = (users, sample_candidates(seen, users, positives,
-                                                          seed=config.seed))
+                                                          seed=config.seed), None)
             except ValueError:   # tiny data: too few unrated movies for 99 negatives
                 self._ranking = None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -263,9 +266,9 @@ class Trainer:
             seconds = time.perf_counter() - start
             hr = ndcg = None
             if self._ranking is not None:
-                users, candidates = self._ranking
+                users, candidates, valid = self._ranking
                 hr, ndcg = hit_ratio_ndcg(score_candidates(model, users, candidates,
-                                                           self.device))
+                                                           self.device), valid=valid)
             n_train = len(data)
             scored = model.output == "score"
             yield EpochRecord(

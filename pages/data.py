@@ -128,10 +128,13 @@ c1, c2, c3, c4, c5 = st.columns(5)
 fraction = c1.slider("Share of ratings to use", 0.01, 1.0, float(state.get(state.FRACTION)),
                      0.01, help="The notebook's chop: a seeded random sample of the ratings.")
 splits = {"random": "random share", "leave-one-out": "one per user"}
-split_kind = c2.radio("Hold out", list(splits), index=list(splits).index(state.get(state.SPLIT)),
+current = state.get(state.SPLIT)   # the page offers these two; ncf is for the command line
+split_kind = c2.radio("Hold out", list(splits),
+                      index=list(splits).index(current) if current in splits else 0,
                       format_func=splits.get, horizontal=True,
                       help="A random share of the ratings (the notebook's split), or one rating "
-                           "per user: the NCF protocol behind HR@10 and NDCG@10.")
+                           "per user (the latest, where ratings are dated): the NCF protocol "
+                           "behind HR@10 and NDCG@10.")
 test_size = c3.slider("Share held out for validation", 0.01, 0.5,
                       float(state.get(state.TEST_SIZE)), 0.01,
                       help="The notebook's split(.10).", disabled=split_kind != "random")

@@ -19,6 +19,10 @@ SHARED_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA",
 requires_shared_data = pytest.mark.skipif(
     not (SHARED_DATA / "ml-100k" / "u.data").is_file(),
     reason=f"real MovieLens copies not found in {SHARED_DATA}")
+requires_ncf_data = pytest.mark.skipif(
+    not ((SHARED_DATA / "ml-1m" / "ratings.dat").is_file()
+         and (SHARED_DATA / "ncf-ml-1m" / "test.negative").is_file()),
+    reason=f"ml-1m and the NCF paper's test of it not found in {SHARED_DATA}")
 
 
 @pytest.fixture(autouse=True)

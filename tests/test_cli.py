@@ -152,6 +152,9 @@ def test_download_command_through_a_local_server(server, tmp_path):
     (["download", "ml-1m", "--mirror", "http://127.0.0.1:9/", "--timeout", "2"],
      ["cannot download"]),
     (["runs", "show"], ["needs a run id"]),
+    (["evaluate", "--run", "latest", "--ncf", "nowhere/test.negative"],
+     ["cannot read", "nowhere/test.negative"]),
+    (["train", "--dataset", "demo", "--split", "ncf"], ["no test.rating file", "ncf-demo"]),
 ])
 def test_user_errors_are_one_line_and_status_2(argv, fragments, tmp_path):
     result = cli(*argv, env_extra={"MOVIEREC_DATA_DIR": str(tmp_path / "data")})
@@ -250,3 +253,57 @@ def test_people_file_and_projector_errors(capsys, tmp_path):
                       "unknown reference")
     assert_user_error(cli("train", "--dataset", "demo", "--new-people", "900"),
                       "cannot hold out 900")
+
+
+def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
+    data = tmp_path / "data"
+    folder = tiny.write_ncf_dataset(data)
+    negative = str((folder / "test.negative").resolve())
+    doc = run_json(capsys, "train", "--dataset", "ml-1m", "--data-dir", str(data), "--model",
+                   "mf", "--split", "ncf", "--epochs", "2", "--no-quality")
+    assert (doc["n_train"], doc["n_test"]) == (420, 30)
+    saved = json.loads((Path(doc["run_dir"]) / "config.json").read_text())["data_config"]
+    assert saved["split"] == "ncf"
+    assert saved["holdout"] == str((folder / "test.rating").resolve())   # the default, absolute
+    last = doc["history"][-1]          # ranked on the candidates of test.negative
+
+    exact = run_json(capsys, "evaluate", "--run", "latest", "--ncf", negative)
+    for key in ("run_id", "model", "dataset", "protocol", "file", "hr10", "ndcg10", "n_users",
+                "unknown_users", "unknown_movies", "merged", "seconds"):
+        assert key in exact, key
+    assert (exact["protocol"], exact["file"], exact["model"]) == ("ncf", negative, "mf")
+    assert (exact["n_users"], exact["unknown_users"], exact["unknown_movies"],
+            exact["merged"]) == (30, 0, 1, 1)
+    assert exact["hr10"] == pytest.approx(last["val_hr10"])
+    assert exact["ndcg10"] == pytest.approx(last["val_ndcg10"])
+    full = run_json(capsys, "evaluate", "--run", "latest", "--data-dir", str(data),
+                    "--references", "none")
+    assert full["ranking_candidates"] == "test.negative" and full["ranking_users"] == 30
+    assert full["hr10"] == pytest.approx(exact["hr10"])
+    assert main(["evaluate", "--run", "latest", "--ncf", negative, "-q"]) == 0
+    human = capsys.readouterr().out.strip().splitlines()
+    assert len(human) == 2 and "HR@10" in human[0] and "1 movie(s)" in human[1]
+
+    elsewhere = tmp_path / "held.rating"       # no test.negative beside it
+    elsewhere.write_text((folder / "test.rating").read_text())
+    alone = run_json(capsys, "train", "--dataset", "ml-1m", "--data-dir", str(data), "--model",
+                     "mf", "--holdout", str(elsewhere), "--epochs", "1", "--no-quality",
+                     "--no-save")
+    assert (alone["n_train"], alone["n_test"]) == (420, 30)
+
+    for argv, fragment in [
+        (["train", "--resume", "latest", "--holdout", str(elsewhere)], "--holdout"),
+        (["train", "--dataset", "ml-1m", "--split", "random", "--holdout", str(elsewhere)],
+         "only used with split 'ncf'"),
+        (["train", "--dataset", "ml-1m", "--holdout", str(tmp_path / "none.rating")],
+         f"no test.rating file at {tmp_path / 'none.rating'}"),
+        (["train", "--dataset", "ml-1m", "--holdout", str(elsewhere), "--fraction", "0.5"],
+         "fraction must be 1"),
+    ]:
+        assert main([*argv, "--data-dir", str(data), "-q"]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith("error: ") and fragment in error and "\n" not in error, error
+    original = tmp_path / "ml-1m.test.negative"
+    original.write_text("(0,25)\t1064\t174\n")
+    assert_user_error(cli("evaluate", "--run", "latest", "--ncf", str(original), "--json"),
+                      "original NCF")

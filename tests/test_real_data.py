@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from movierec.data import load_dataset
 from movierec.evaluation.baselines import baseline_metrics
 from movierec.experiment import start_training
 from movierec.inference import find_movies, recommend, similar
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.conftest import SHARED_DATA, requires_ncf_data, requires_shared_data
 
 pytestmark = requires_shared_data
 
@@ -78,3 +79,33 @@ def test_cli_trains_from_the_shared_copy_without_writing_to_it(tmp_path, capsys)
     assert doc["n_train"] == 90_000 and doc["n_test"] == 10_000
     assert np.isfinite(doc["val_rmse"])
     assert snapshot() == before
+
+
+@requires_ncf_data
+def test_a_copy_of_ml1m_without_the_ncf_test_ratings(tmp_path, capsys):
+    """The contract: a data dir whose ml-1m already omits the NCF test's 6,040 ratings trains
+    leave-one-out, and ``evaluate --ncf`` measures the run on the paper's candidates."""
+    folder = SHARED_DATA / "ncf-ml-1m"
+    held = {tuple(line.split(b"::")[:2])
+            for line in (folder / "test.rating").read_bytes().splitlines() if line.strip()}
+    copy = tmp_path / "data" / "ml-1m"
+    copy.mkdir(parents=True)
+    lines = (SHARED_DATA / "ml-1m" / "ratings.dat").read_bytes().splitlines()
+    kept = [line for line in lines if tuple(line.split(b"::")[:2]) not in held]
+    assert len(lines) - len(kept) == 6_040
+    (copy / "ratings.dat").write_bytes(b"\n".join(kept) + b"\n")
+    for name in ("movies.dat", "users.dat"):
+        shutil.copyfile(SHARED_DATA / "ml-1m" / name, copy / name)
+    where = ["--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"),
+             "--runs-dir", str(tmp_path / "runs"), "--json", "-q"]
+    assert main(["train", "--dataset", "ml-1m", "--model", "ease", "--split", "leave-one-out",
+                 "--no-quality", "--no-ranking-eval", *where]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    assert (trained["n_train"], trained["n_test"]) == (994_169 - 6_040, 6_040)
+    assert main(["evaluate", "--run", "latest", "--ncf", str(folder / "test.negative"),
+                 *where]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["n_users"], doc["merged"], doc["unknown_users"]) == (6_040, 156, 0)
+    assert doc["protocol"] == "ncf" and doc["model"] == "ease"
+    assert doc["unknown_movies"] == 2     # rated only in the test: unknown to the run, last
+    assert doc["hr10"] > 0.68 and doc["ndcg10"] > 0.42   # 0.706 and 0.448 when written

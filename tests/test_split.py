@@ -35,6 +35,10 @@ def test_id_maps_round_trip_and_refuse_unknown_ids():
         ids.index([3, 11])
     with pytest.raises(ValueError):
         IdMap(np.array([3, 3]))
+    positions, found = ids.lookup(np.array([[42, 11], [0, 3]]))
+    assert positions.tolist() == [[2, 0], [0, 0]] and found.tolist() == [[True, False],
+                                                                        [False, True]]
+    assert IdMap(np.array([], dtype=np.int64)).lookup([5])[1].tolist() == [False]
 
 
 def test_interactions_validate_themselves(ratings):
@@ -126,3 +130,120 @@ def test_too_many_new_people_are_refused(demo):
         make_split(demo, DataConfig("demo", new_people=600))
     with pytest.raises(ConfigError, match="new_people"):
         DataConfig("demo", new_people=-1)
+
+
+def dated(n_users: int = 40, per_user: int = 8, equal_times: bool = False,
+          seed: int = 0) -> Interactions:
+    """Ratings of every user on ``per_user`` movies, dated (or all at time 0)."""
+    rng = np.random.default_rng(seed)
+    users = np.repeat(np.arange(1, n_users + 1), per_user)
+    movies = np.concatenate([rng.choice(200, per_user, replace=False) + 1
+                             for _ in range(n_users)])
+    times = np.zeros(len(users), np.int64) if equal_times else \
+        rng.choice(10**9, len(users), replace=False)
+    order = rng.permutation(len(users))
+    frame = pd.DataFrame({"user_id": users[order], "movie_id": movies[order],
+                          "rating": np.full(len(users), 4.0, np.float32),
+                          "timestamp": times[order]})
+    return Interactions.from_ratings(frame, (1.0, 2.0, 3.0, 4.0, 5.0))
+
+
+def test_leave_one_out_holds_out_the_latest_ratings():
+    data = dated()
+    for n in (1, 3):
+        parts = holdout_per_user(data, n, seed=5)
+        frame = data.to_frame()
+        latest = frame.sort_values("timestamp").groupby("user_id").tail(n)
+        assert as_set(parts.test) == set(zip(latest["user_id"], latest["movie_id"],
+                                             latest["rating"], strict=True))
+        assert as_set(parts.train) | as_set(parts.test) == as_set(data)
+    # ties among a user's latest ratings are broken at random, seeded
+    tied = Interactions(data.user_idx, data.item_idx, data.rating,
+                        np.where(data.timestamp % 2 == 0, 7, 3), data.user_ids, data.item_ids,
+                        data.rating_scale)
+    first = as_set(holdout_per_user(tied, 1, seed=0).test)
+    assert first == as_set(holdout_per_user(tied, 1, seed=0).test)
+    assert any(as_set(holdout_per_user(tied, 1, seed=s).test) != first for s in (1, 2, 3))
+
+
+def test_leave_one_out_without_dates_is_the_earlier_random_holdout():
+    data = dated(equal_times=True)
+    for seed in (0, 1, 7):
+        rng = np.random.default_rng(seed)      # the holdout before timestamps counted
+        shuffled = rng.permutation(len(data))
+        order = shuffled[np.argsort(data.user_idx[shuffled], kind="stable")]
+        users = data.user_idx[order]
+        first = np.arange(len(order)) == np.searchsorted(users, users, side="left")
+        parts = holdout_per_user(data, 1, seed)
+        np.testing.assert_array_equal(
+            parts.test.to_frame().to_numpy(), data.take(np.sort(order[first])).to_frame()
+            .to_numpy())
+
+
+def test_the_data_config_of_the_ncf_split():
+    assert DataConfig(split="ncf", holdout="/x/test.rating").holdout == "/x/test.rating"
+    with pytest.raises(ConfigError, match="split 'ncf' needs holdout"):
+        DataConfig(split="ncf")
+    with pytest.raises(ConfigError, match="fraction must be 1 and new_people 0"):
+        DataConfig(split="ncf", holdout="t", fraction=0.5)
+    with pytest.raises(ConfigError, match="fraction must be 1 and new_people 0"):
+        DataConfig(split="ncf", holdout="t", new_people=10)
+    with pytest.raises(ConfigError, match="only used with split 'ncf', not 'leave-one-out'"):
+        DataConfig(split="leave-one-out", holdout="t")
+
+
+def test_configs_without_a_holdout_keep_their_keys():
+    from movierec.config import config_hash, from_dict
+    # the keys of runs saved before the holdout existed
+    assert config_hash(DataConfig()) == "853bead9d6ba"
+    assert config_hash(DataConfig("demo", 0.5, 0.2, 3, "leave-one-out", 10)) == "d34a80727c9b"
+    assert config_hash(DataConfig(split="ncf", holdout="a")) != \
+        config_hash(DataConfig(split="ncf", holdout="b"))
+    old = {"dataset": "demo", "fraction": 1.0, "test_size": 0.1, "seed": 0, "split": "random",
+           "new_people": 0}
+    assert from_dict(DataConfig, old) == DataConfig("demo")
+
+
+def test_the_ncf_split_holds_out_exactly_the_file(tmp_path):
+    from movierec.data import load_dataset
+    from tests.data.tiny import UNRATED_MOVIE, write_ncf_dataset
+    folder = write_ncf_dataset(tmp_path / "data")
+    dataset = load_dataset("ml-1m", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache",
+                           allow_download=False)
+    config = DataConfig(split="ncf", holdout=str(folder / "test.rating"))
+    parts = make_split(dataset, config)
+    held = pd.read_csv(folder / "test.rating", sep="::", engine="python", header=None)
+    assert set(zip(parts.test.user_ids.raw(parts.test.user_idx),
+                   parts.test.item_ids.raw(parts.test.item_idx), strict=True)) == \
+        set(zip(held[0], held[1], strict=True))
+    assert len(parts.train) + len(parts.test) == len(dataset.ratings)
+    assert not as_set(parts.train) & as_set(parts.test)
+    # the candidates of test.negative, repeats and the unknown movie not counted
+    test = parts.candidates
+    assert test.item_idx.shape == (30, 21) and (test.item_idx[:, 0] == parts.test.item_idx[
+        np.argsort(parts.test.user_idx)]).all()
+    assert (~test.valid).sum() == 2 and not test.valid[0].all() and not test.valid[1, 1]
+    assert UNRATED_MOVIE not in parts.train.item_ids
+
+    (folder / "test.negative").unlink()
+    assert make_split(dataset, config).candidates is None
+
+
+def test_the_ncf_split_refuses_a_file_of_other_ratings(tmp_path):
+    from movierec.data import load_dataset
+    from tests.data.tiny import write_ncf_dataset
+    folder = write_ncf_dataset(tmp_path / "data")
+    held = (folder / "test.rating").read_text().splitlines()
+    ratings = tmp_path / "data" / "ml-1m" / "ratings.dat"
+    kept = [line for line in ratings.read_text().splitlines() if line not in set(held[:5])]
+    ratings.write_text("\n".join(kept) + "\n")
+    dataset = load_dataset("ml-1m", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache",
+                           allow_download=False)
+    config = DataConfig(split="ncf", holdout=str(folder / "test.rating"))
+    with pytest.raises(ConfigError, match=r"5 of the 30 ratings in .*test.rating are not in "
+                                          r"ml-1m.*--split leave-one-out"):
+        make_split(dataset, config)
+    (folder / "test.rating").write_text("\n".join(held[5:]) + "\n")
+    with pytest.raises(ConfigError, match="test.negative: user 1's held-out movie .* do not "
+                                          "belong together"):
+        make_split(dataset, config)

@@ -1,15 +1,68 @@
 """Top-N quality with the NCF protocol: each user's held-out movie is ranked among itself and
-99 movies that user never rated; HR@k is the share ranked in the top k, NDCG@k rewards higher
-places (He et al., "Neural Collaborative Filtering", WWW 2017)."""
+99 movies that user never rated (drawn here, or fixed by a published test file); HR@k is the
+share ranked in the top k, NDCG@k rewards higher places (He et al., "Neural Collaborative
+Filtering", WWW 2017)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from movierec.interactions import Interactions
+from movierec.interactions import IdMap, Interactions
 
 N_NEGATIVES = 99
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Fixed candidate movies of each test user, as table positions.
+
+    Attributes:
+        user_idx: ``(n,)`` user positions.
+        item_idx: ``(n, c)`` movie positions; column 0 is the held-out movie, the rest its
+            negatives.
+        valid: ``(n, c)``; False where a candidate does not count: a repeat of a movie earlier
+            in its row (the held-out one included: the paper's code keys scores by movie, so
+            repeats merge) or a movie outside the item map (its position is then 0). A row
+            whose held-out movie is not valid is a miss.
+    """
+
+    user_idx: np.ndarray
+    item_idx: np.ndarray
+    valid: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.user_idx)
+        if self.item_idx.ndim != 2 or self.item_idx.shape[0] != n \
+                or self.valid.shape != self.item_idx.shape:
+            raise ValueError(f"Candidates: item_idx {self.item_idx.shape} and valid "
+                             f"{self.valid.shape} must both be ({n}, c)")
+
+    def __len__(self) -> int:
+        return len(self.user_idx)
+
+    @classmethod
+    def from_movie_ids(cls, user_idx: np.ndarray, movie_ids: np.ndarray,
+                       item_ids: IdMap) -> Candidates:
+        """Candidates from raw ``movie_ids`` (``(n, c)``, column 0 the held-out movie), marking
+        repeats and movies ``item_ids`` does not know as not valid."""
+        movie_ids = np.asarray(movie_ids, dtype=np.int64)
+        item_idx, known = item_ids.lookup(movie_ids)
+        return cls(np.asarray(user_idx, dtype=np.int64), item_idx, known & first_seen(movie_ids))
+
+
+def first_seen(values: np.ndarray) -> np.ndarray:
+    """For each row of ``values``: True at the first occurrence of each value, False at its
+    repeats (column 0 always True)."""
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    first = np.ones(values.shape, dtype=bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    out = np.empty_like(first)
+    np.put_along_axis(out, order, first, axis=1)
+    return out
 
 
 def one_per_user(test: Interactions, seed: int = 0) -> np.ndarray:
@@ -55,20 +108,38 @@ def sample_candidates(seen: Interactions, users: np.ndarray, positives: np.ndarr
     return out
 
 
-def hit_ratio_ndcg(scores: np.ndarray, k: int = 10) -> tuple[float, float]:
-    """HR@k and NDCG@k from candidate scores whose column 0 is the positive.
+def positive_rank(scores: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
+    """Rank of column 0 (the positive) in each row of candidate ``scores``: the candidates
+    scored strictly higher, plus half of the ties, so a model that scores everything alike
+    gets no credit for the order it was given.
 
-    The positive's rank counts the candidates scored strictly higher, plus half of the ties,
-    so a model that scores everything alike gets no credit for the order it was given.
+    Args:
+        valid: where given, only its True candidates count, and a row whose column 0 is
+            False ranks last (infinity).
     """
     scores = np.asarray(scores, dtype=np.float64)
     positive = scores[:, :1]
-    higher = (scores[:, 1:] > positive).sum(1)
-    ties = (scores[:, 1:] == positive).sum(1)
-    rank = higher + ties / 2.0
+    higher, ties = scores[:, 1:] > positive, scores[:, 1:] == positive
+    if valid is None:
+        return higher.sum(1) + ties.sum(1) / 2.0
+    others = valid[:, 1:]
+    rank = (higher & others).sum(1) + (ties & others).sum(1) / 2.0
+    return np.where(valid[:, 0], rank, np.inf)
+
+
+def hit_ratio_ndcg_of_ranks(rank: np.ndarray, k: int = 10) -> tuple[float, float]:
+    """HR@k and NDCG@k from the positives' ranks (0 is first): a hit when the rank is below
+    ``k``, and then a gain of ``1 / log2(floor(rank) + 2)``."""
     hit = rank < k
-    ndcg = np.where(hit, 1.0 / np.log2(np.floor(rank) + 2.0), 0.0)
+    ndcg = np.where(hit, 1.0 / np.log2(np.floor(np.where(hit, rank, 0)) + 2.0), 0.0)
     return float(hit.mean()), float(ndcg.mean())
+
+
+def hit_ratio_ndcg(scores: np.ndarray, k: int = 10,
+                   valid: np.ndarray | None = None) -> tuple[float, float]:
+    """HR@k and NDCG@k from candidate scores whose column 0 is the positive (ranked by
+    :func:`positive_rank`, over the ``valid`` candidates where given)."""
+    return hit_ratio_ndcg_of_ranks(positive_rank(scores, valid), k)
 
 
 @torch.no_grad()
@@ -91,12 +162,18 @@ def score_candidates(model, users: np.ndarray, candidates: np.ndarray,
 
 
 def ranking_metrics(model, train: Interactions, test: Interactions, k: int = 10,
-                    seed: int = 0) -> dict:
-    """HR@k and NDCG@k of ``model`` with the NCF protocol on one test rating per user.
+                    seed: int = 0, candidates: Candidates | None = None) -> dict:
+    """HR@k and NDCG@k of ``model`` with the NCF protocol: on one test rating per user among
+    99 sampled negatives, or on fixed ``candidates`` when given (then ``train``, ``test`` and
+    ``seed`` are not used).
 
     Returns:
         ``{"hr10": ..., "ndcg10": ..., "n_users": ...}`` (keys follow ``k``).
     """
+    if candidates is not None:
+        scores = score_candidates(model, candidates.user_idx, candidates.item_idx)
+        hr, ndcg = hit_ratio_ndcg(scores, k, candidates.valid)
+        return {f"hr{k}": hr, f"ndcg{k}": ndcg, "n_users": len(candidates)}
     rows = one_per_user(test, seed)
     users, positives = test.user_idx[rows], test.item_idx[rows]
     seen = Interactions(np.concatenate([train.user_idx, test.user_idx]),

@@ -6,6 +6,8 @@ import io
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 # Made-up ratings and movies, shaped like the real files. The latin-1 titles check decoding.
 DAT_RATINGS = "1::10::5::978300760\n1::20::3::978302109\n2::10::4::978301968\n" \
               "2::30::1::978300275\n3::20::2::978824291\n"
@@ -76,3 +78,44 @@ def release_zip(name: str, folder: str | None = None) -> bytes:
     """A zip laid out like GroupLens' (files under the release's top folder)."""
     top = folder or name
     return zip_bytes({f"{top}/{k}": v for k, v in files_for(name).items()})
+
+
+UNRATED_MOVIE = 9999   # in the generated NCF test below, a negative nobody rated
+
+
+def write_ncf_dataset(root: Path, n_users: int = 30, n_movies: int = 40, per_user: int = 15,
+                      n_negatives: int = 20, seed: int = 0) -> Path:
+    """A generated ml-1m folder in ``root`` (``ratings.dat`` with distinct real timestamps,
+    ``movies.dat``) and its NCF test in ``root/ncf-ml-1m``: ``test.rating`` holds every
+    user's latest rating, ``test.negative`` that movie and ``n_negatives`` movies the user
+    never rated. User 1's negatives repeat the held-out movie and user 2's hold
+    :data:`UNRATED_MOVIE`, as the published file's quirks do.
+
+    Returns:
+        the ``ncf-ml-1m`` folder.
+    """
+    rng = np.random.default_rng(seed)
+    movies = np.arange(1, n_movies + 1) * 3
+    ratings, held, negatives = [], [], []
+    stamp = 978_300_000
+    for user in range(1, n_users + 1):
+        rated = rng.choice(movies, per_user, replace=False)
+        for movie in rated:
+            stamp += int(rng.integers(1, 1000))
+            ratings.append(f"{user}::{movie}::{rng.integers(1, 6)}::{stamp}")
+        held.append(ratings[-1])
+        unrated = rng.choice(np.setdiff1d(movies, rated), n_negatives, replace=False)
+        if user == 1:
+            unrated[3] = rated[-1]
+        if user == 2:
+            unrated[0] = UNRATED_MOVIE
+        negatives.append("\t".join(map(str, [user, rated[-1], *unrated])))
+    order = rng.permutation(len(ratings))    # the file's order is not the time order
+    write_folder(root, "ml-1m", {
+        "ratings.dat": "\n".join(ratings[i] for i in order).encode() + b"\n",
+        "movies.dat": "".join(f"{m}::Movie {m} (1999)::Drama\n" for m in movies).encode()})
+    folder = root / "ncf-ml-1m"
+    folder.mkdir()
+    (folder / "test.rating").write_text("\n".join(held) + "\n")
+    (folder / "test.negative").write_text("\n".join(negatives) + "\n")
+    return folder

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from movierec.evaluation.ranking import (
+    Candidates,
     hit_ratio_ndcg,
     one_per_user,
+    positive_rank,
     ranking_metrics,
     sample_candidates,
 )
@@ -75,3 +77,21 @@ def test_an_oracle_scores_one_and_its_opposite_zero(demo):
     worst = ranking_metrics(Oracle(data.test, flip=True), data.train, data.test)
     assert worst["hr10"] == 0.0 and worst["ndcg10"] == 0.0
     assert best["n_users"] == len(np.unique(data.test.user_idx))
+
+
+def test_fixed_candidates_merge_repeats_and_drop_unknown_movies():
+    movies = IdMap(np.array([10, 20, 30]))
+    cand = Candidates.from_movie_ids(np.array([0, 1]), np.array([[20, 10, 20, 10, 99],
+                                                                  [99, 10, 20, 30, 30]]), movies)
+    assert cand.item_idx.tolist() == [[1, 0, 1, 0, 0], [0, 0, 1, 2, 2]]
+    assert cand.valid.tolist() == [[True, True, False, False, False],
+                                   [False, True, True, True, False]]
+    scores = np.array([[1.0, 2.0, 9.0, 9.0, 9.0],
+                       [5.0, 1.0, 1.0, 1.0, 1.0]])
+    # row 0: only movie 10 counts, above: rank 1; row 1: its held-out movie is unknown
+    assert positive_rank(scores, cand.valid).tolist() == [1.0, np.inf]
+    assert positive_rank(scores).tolist() == [4.0, 0.0]
+    assert hit_ratio_ndcg(scores, k=2, valid=cand.valid) == pytest.approx((0.5,
+                                                                           0.5 / np.log2(3)))
+    with pytest.raises(ValueError, match="Candidates"):
+        Candidates(np.array([0]), cand.item_idx, cand.valid)
