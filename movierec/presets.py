@@ -70,4 +70,15 @@ PRESETS = {
         TrainConfig(epochs=22, batch_size=2048, lr=0.005),
         model_settings=(("dropout", 0.1), ("embedding_dropout", 0.1)),
     ),
+    "top-n": Preset(
+        "top-n",
+        "The top-N recipe (HR@10, NDCG@10 on the NCF paper's test): iALS with 256 factors, "
+        "unrated pairs weighted 0.1, regularisation 0.01 scaled by each user's and movie's "
+        "ratings, 8 sweeps (about a minute on ML-1M here); each user's latest rating held out "
+        "for validation (a random one where ratings carry no dates), under 1% of ML-1M.",
+        DataConfig(dataset="ml-1m", fraction=1.0, seed=0, split="leave-one-out"),
+        "ials",
+        TrainConfig(epochs=8, batch_size=65536),
+        model_settings=(("dim", 256), ("unobserved_weight", 0.1), ("reg", 0.01)),
+    ),
 }

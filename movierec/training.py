@@ -25,6 +25,9 @@ from movierec.models.layers import Dropout
 from movierec.split import Split
 
 EVAL_BATCH = 1 << 16
+# A closed-form model's training metrics are measured on this many training ratings at most
+# (a fixed seeded sample): measuring all of them could take longer than the solve itself.
+CLOSED_FORM_SAMPLE = 100_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,15 @@ class _Tensors:
 
     def __len__(self) -> int:
         return len(self.rating)
+
+    def sample(self, n: int, seed: int) -> _Tensors:
+        """At most ``n`` of the ratings, drawn once at random (seeded), in their order."""
+        if len(self) <= n:
+            return self
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), n, replace=False))
+        rows = torch.as_tensor(rows, device=self.rating.device)
+        return _Tensors(self.user_idx[rows], self.item_idx[rows], self.rating[rows],
+                        self.target[rows], self.star_idx[rows])
 
 
 @torch.no_grad()
@@ -225,13 +237,15 @@ class Trainer:
 
     def _fit_closed_form(self, on_batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One epoch of a closed-form model: its solve on all the training ratings; the
-        training metrics are then measured like the validation ones."""
+        training metrics are then measured like the validation ones, on a fixed sample of at
+        most :data:`CLOSED_FORM_SAMPLE` training ratings."""
         data = self.train_data
         self.model.train()
         self.model.fit_epoch(data.user_idx, data.item_idx, data.rating, self.epoch)
         if on_batch is not None:
             on_batch(1, 1)
-        measured = _evaluate_tensors(self.model, data)
+        measured = _evaluate_tensors(self.model, data.sample(CLOSED_FORM_SAMPLE,
+                                                             self.config.seed))
         n = len(data)
         return (torch.tensor(measured["loss"] * n), torch.tensor(measured["rmse"] ** 2 * n),
                 torch.tensor(measured["accuracy"] * n))

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from movierec.errors import ConfigError
-from movierec.models.base import Recommender
+from movierec.models.base import Recommender, ranking_error
 
 MAX_ITEMS = 20_000   # a dense n x n solve beyond this is too big for one machine's memory
 
@@ -123,18 +123,9 @@ class ItemItemModel(Recommender):
 
     # --- training ------------------------------------------------------------------------------
     def training_loss(self, user_idx, item_idx, target, generator=None):
-        """The ranking error: the share of movies drawn at random (4 per rating) that score
-        above a rated movie, ties counting half (0.5 for a model that scores everything
-        alike). These models are fitted by :meth:`fit_epoch`; this is measured, never stepped
-        on."""
-        negatives = torch.randint(0, self.n_items, (len(user_idx), 4),
-                                  generator=generator).to(user_idx.device)
-        # one pass: each user's row is multiplied by the weights once for all five movies
-        scores = self(user_idx[:, None], torch.cat([item_idx[:, None], negatives], dim=1))
-        positive, negative = scores[:, 0], scores[:, 1:]
-        above = (negative > positive[:, None]).float() + 0.5 * (negative == positive[:, None])
-        loss = above.mean()
-        return loss, loss, positive
+        """The ranking error (see :func:`~movierec.models.base.ranking_error`): these models
+        are fitted by :meth:`fit_epoch`; this is measured, never stepped on."""
+        return ranking_error(self, user_idx, item_idx, generator)
 
     def _store_people(self, user_idx: torch.Tensor, item_idx: torch.Tensor,
                       rating: torch.Tensor) -> sp.csr_matrix:
