@@ -25,7 +25,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,8 +149,7 @@ def main() -> None:
             f"ncf-ml-1m/test.negative` ranks the held-out movie among the file's own 99 "
             f"negatives (a negative equal to it counts once). Peak memory is the training "
             f"process's; evaluate s is the time to score all 6,040 users.\n"
-            f"Machine: {machine()}. Measured {time.strftime('%Y-%m-%d')} with "
-            f"`benchmarks/topn.py`.\n\n" + "\n".join(lines))
+            f"Machine: {machine()}. Measured with `benchmarks/topn.py`.\n\n" + "\n".join(lines))
     write_section(args.out, "topn", "## Top-N on the NCF paper's exact test (ML-1M)", body)
     print(body)
 

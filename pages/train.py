@@ -71,8 +71,12 @@ model_name = st.selectbox("Model", model_names, index=model_names.index(DEFAULT_
                           format_func=lambda m: f"{m} · {MODELS[m].title}", key="train_model")
 spec = get_model_spec(model_name)
 st.caption(f"{spec.summary} ({spec.paper})")
+held_out = {"leave-one-out": "each user's latest rating held out (a random one where "
+                             "ratings carry no dates)",
+            "ncf": "the ratings of a test.rating file held out"}.get(
+    data_config.split, f"{data_config.test_size:.0%} held out")
 st.write(f"Data: **{data_config.dataset}**, {data_config.fraction:.0%} of the ratings, "
-         f"{data_config.test_size:.0%} held out, seed {data_config.seed}"
+         f"{held_out}, seed {data_config.seed}"
          + (f", {data_config.new_people:,} new people held out" if data_config.new_people
             else "") + ".")
 state.link("data", "Change the data")

@@ -305,6 +305,18 @@ def test_curves_explore_and_recommend_work_for_every_model(demo, model):
                                                                                 "title"])
 
 
+def test_top_n_preset_fills_the_form_with_ials_and_leave_one_out():
+    train = no_exception(page("train").run())
+    train.button(key="preset_top-n").click().run()
+    no_exception(train)
+    assert train.session_state["train_model"] == "ials"
+    assert train.session_state["split"] == "leave-one-out"
+    assert train.session_state["train_ials_dim"] == 256
+    train.session_state["dataset"] = "demo"   # the preset names ml-1m, not here in tests
+    no_exception(train.run())
+    assert "each user's latest rating held out" in texts(train)
+
+
 @pytest.mark.parametrize("preset", ["recommended", "seednet-map"])
 def test_presets_fill_the_forms_and_the_data_page_holds_people_out(preset):
     from movierec.presets import PRESETS

@@ -124,4 +124,17 @@ def test_top_n_preset_on_the_ncf_papers_exact_test(tmp_path):
     print(result)
     assert result["n_users"] == 6040 and result["unknown_users"] == 0
     assert result["hr10"] > 0.726 and result["ndcg10"] > 0.445
-    assert DataConfig(**{**dataclasses.asdict(preset.data)}).split == "leave-one-out"
+
+
+@requires_shared_data
+def test_top_n_preset_holds_out_at_most_one_percent():
+    """The preset's own validation (each user's latest rating) is at most 1% of ML-1M."""
+    from movierec.data import load_dataset
+    from movierec.presets import PRESETS
+    from movierec.split import make_split
+
+    data = PRESETS["top-n"].data
+    assert data == DataConfig(dataset="ml-1m", split="leave-one-out")
+    split = make_split(load_dataset("ml-1m", data_dir=SHARED_DATA, allow_download=False), data)
+    assert len(split.test) == split.n_users == 6040
+    assert len(split.test) <= 0.01 * (len(split.train) + len(split.test))
