@@ -45,9 +45,13 @@ for row in range(0, len(shown), 3):
     cols = st.columns(3)
     for col, metric in zip(cols, shown[row:row + 3], strict=False):
         col.altair_chart(charts.curve(frame, metric, height=320), width="stretch")
-st.caption("HR@10 and NDCG@10 follow the NCF protocol: one held-out movie per user is ranked "
-           "among it and 99 movies that user never rated. Star models rank poorly on it; `bpr` "
-           "is trained to rank (and predicts no stars, so its RMSE and accuracy are blank).")
+st.caption("HR@10 and NDCG@10: one held-out movie per user is ranked among it and 99 movies "
+           "that user never rated. They are the NCF paper's exact test only for runs trained "
+           "with `--split ncf` (its own held-out ratings and candidates); otherwise the held-out "
+           "movie is a random one, or each user's latest where ratings are dated, and the 99 "
+           "are drawn here, so the numbers do not compare with the paper's. Star models rank "
+           "poorly; `bpr` and `ials` are trained to rank (and predict no stars, so their RMSE "
+           "and accuracy are blank).")
 
 st.subheader("Final metrics")
 for final in finals:

@@ -22,7 +22,13 @@ def test_loss_goes_down(demo, model):
     history = list(training.epochs())
     assert [r.epoch for r in history] == [1, 2, 3]
     assert all(r.seconds > 0 and r.lr == 3e-3 for r in history)
-    if training.run.model.closed_form:
+    if model == "ials":
+        # alternating solves: the training error falls; on 30% of the small demo set it
+        # overfits after the first sweep, so validation is held against chance (HR@10 0.1)
+        assert history[-1].train_loss < history[0].train_loss
+        assert history[-1].val_hr10 > 0.2
+        return
+    if model in ("ease", "newcomer"):
         # one solve per epoch, the same each time: nothing to go down (what it learned is
         # tested in tests/models/test_itemitem.py)
         assert history[-1].train_loss == pytest.approx(history[0].train_loss)
