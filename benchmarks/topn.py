@@ -150,7 +150,8 @@ def main() -> None:
             f"negatives (a negative equal to it counts once). Peak memory is the training "
             f"process's; evaluate s is the time to score all 6,040 users.\n"
             f"Machine: {machine()}. Measured with `benchmarks/topn.py`.\n\n" + "\n".join(lines))
-    write_section(args.out, "topn", "## Top-N on the NCF paper's exact test (ML-1M)", body)
+    write_section(args.out, "topn",
+                  "## Top-N on the NCF paper's exact test, ML-1M (benchmarks/topn.py)", body)
     print(body)
 
 
