@@ -74,7 +74,7 @@ PRESETS = {
         "top-n",
         "The top-N recipe (HR@10, NDCG@10 on the NCF paper's test): iALS with 256 factors, "
         "unrated pairs weighted 0.1, regularisation 0.01 scaled by each user's and movie's "
-        "ratings, 8 sweeps (about a minute on ML-1M here); each user's latest rating held out "
+        "ratings, 8 sweeps (about 80 s on ML-1M here); each user's latest rating held out "
         "for validation (a random one where ratings carry no dates), under 1% of ML-1M.",
         DataConfig(dataset="ml-1m", fraction=1.0, seed=0, split="leave-one-out"),
         "ials",
