@@ -107,6 +107,8 @@ class Run:
             "run_id": self.run_id, "model": self.model_name, "dataset": self.data_config.dataset,
             "synthetic": self.synthetic, "fraction": self.data_config.fraction,
             "test_size": self.data_config.test_size, "seed": self.data_config.seed,
+            "split": self.data_config.split, "new_people": self.data_config.new_people,
+            **({"holdout": self.data_config.holdout} if self.data_config.holdout else {}),
             "n_train": self.n_train, "n_test": self.n_test, "epochs": self.epochs,
             "train_seconds": round(self.train_seconds, 3), "created": self.created,
             "model_config": to_dict(self.model_config),

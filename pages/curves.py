@@ -58,7 +58,8 @@ for final in finals:
     last = histories.get(final["run_id"]) or [{}]
     final["val_hr10"] = last[-1].get("val_hr10")
     final["val_ndcg10"] = last[-1].get("val_ndcg10")
-table = pd.DataFrame(finals)[["run_id", "model", "dataset", "fraction", "epochs", "val_rmse",
+table = pd.DataFrame(finals)[["run_id", "model", "dataset", "fraction", "split", "epochs",
+                              "val_rmse",
                               "val_mae", "val_accuracy", "val_hr10", "val_ndcg10", "val_loss",
                               "train_seconds", "n_params"]]
 st.dataframe(table, hide_index=True, width="stretch", column_config={

@@ -265,6 +265,7 @@ def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
     saved = json.loads((Path(doc["run_dir"]) / "config.json").read_text())["data_config"]
     assert saved["split"] == "ncf"
     assert saved["holdout"] == str((folder / "test.rating").resolve())   # the default, absolute
+    assert (doc["split"], doc["holdout"]) == ("ncf", saved["holdout"])   # said in the summary
     last = doc["history"][-1]          # ranked on the candidates of test.negative
 
     exact = run_json(capsys, "evaluate", "--run", "latest", "--ncf", negative)
