@@ -13,12 +13,7 @@ import torch
 
 from movierec.config import TrainConfig
 from movierec.errors import ConfigError, TrainingDiverged
-from movierec.evaluation.ranking import (
-    hit_ratio_ndcg,
-    one_per_user,
-    sample_candidates,
-    score_candidates,
-)
+from movierec.evaluation.ranking import Candidates, candidate_metrics, sampled_candidates
 from movierec.interactions import Interactions
 from movierec.models.base import Recommender
 from movierec.models.layers import Dropout
@@ -158,22 +153,12 @@ class Trainer:
         self.model = model.to(self.device)
         self.train_data = _Tensors.of(split.train, model, self.device)
         self.test_data = _Tensors.of(split.test, model, self.device)
-        self._ranking = None
-        if config.ranking_eval and split.candidates is not None:   # fixed by a test file
-            fixed = split.candidates
-            self._ranking = (fixed.user_idx, fixed.item_idx, fixed.valid)
+        self._ranking: Candidates | None = None   # fixed by a test file, else sampled
+        if config.ranking_eval and split.candidates is not None:
+            self._ranking = split.candidates
         elif config.ranking_eval and len(split.test):
-            rows = one_per_user(split.test, config.seed)
-            users, positives = split.test.user_idx[rows], split.test.item_idx[rows]
-            seen = Interactions(
-                np.concatenate([split.train.user_idx, split.test.user_idx]),
-                np.concatenate([split.train.item_idx, split.test.item_idx]),
-                np.concatenate([split.train.rating, split.test.rating]),
-                np.concatenate([split.train.timestamp, split.test.timestamp]),
-                split.train.user_ids, split.train.item_ids, split.train.rating_scale)
             try:
-                self._ranking = (users, sample_candidates(seen, users, positives,
-                                                          seed=config.seed), None)
+                self._ranking = sampled_candidates(split.train, split.test, config.seed)
             except ValueError:   # tiny data: too few unrated movies for 99 negatives
                 self._ranking = None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -280,9 +265,7 @@ class Trainer:
             seconds = time.perf_counter() - start
             hr = ndcg = None
             if self._ranking is not None:
-                users, candidates, valid = self._ranking
-                hr, ndcg = hit_ratio_ndcg(score_candidates(model, users, candidates,
-                                                           self.device), valid=valid)
+                hr, ndcg = candidate_metrics(model, self._ranking, device=self.device)
             n_train = len(data)
             scored = model.output == "score"
             yield EpochRecord(

@@ -161,19 +161,13 @@ def score_candidates(model, users: np.ndarray, candidates: np.ndarray,
         model.train(was_training)
 
 
-def ranking_metrics(model, train: Interactions, test: Interactions, k: int = 10,
-                    seed: int = 0, candidates: Candidates | None = None) -> dict:
-    """HR@k and NDCG@k of ``model`` with the NCF protocol: on one test rating per user among
-    99 sampled negatives, or on fixed ``candidates`` when given (then ``train``, ``test`` and
-    ``seed`` are not used).
+def sampled_candidates(train: Interactions, test: Interactions, seed: int = 0) -> Candidates:
+    """One random test rating per user (the held-out positive) among 99 movies drawn, seeded,
+    from those that user rated nowhere in ``train`` or ``test``.
 
-    Returns:
-        ``{"hr10": ..., "ndcg10": ..., "n_users": ...}`` (keys follow ``k``).
+    Raises:
+        ValueError: a user has rated too many movies to draw the negatives (tiny data).
     """
-    if candidates is not None:
-        scores = score_candidates(model, candidates.user_idx, candidates.item_idx)
-        hr, ndcg = hit_ratio_ndcg(scores, k, candidates.valid)
-        return {f"hr{k}": hr, f"ndcg{k}": ndcg, "n_users": len(candidates)}
     rows = one_per_user(test, seed)
     users, positives = test.user_idx[rows], test.item_idx[rows]
     seen = Interactions(np.concatenate([train.user_idx, test.user_idx]),
@@ -181,6 +175,27 @@ def ranking_metrics(model, train: Interactions, test: Interactions, k: int = 10,
                         np.concatenate([train.rating, test.rating]),
                         np.concatenate([train.timestamp, test.timestamp]),
                         train.user_ids, train.item_ids, train.rating_scale)
-    candidates = sample_candidates(seen, users, positives, seed=seed)
-    hr, ndcg = hit_ratio_ndcg(score_candidates(model, users, candidates), k)
-    return {f"hr{k}": hr, f"ndcg{k}": ndcg, "n_users": int(len(users))}
+    items = sample_candidates(seen, users, positives, seed=seed)
+    return Candidates(users, items, np.ones(items.shape, dtype=bool))
+
+
+def candidate_metrics(model, candidates: Candidates, k: int = 10,
+                      device: torch.device | None = None) -> tuple[float, float]:
+    """HR@k and NDCG@k of ``model`` on ``candidates`` (over their valid ones)."""
+    scores = score_candidates(model, candidates.user_idx, candidates.item_idx, device)
+    return hit_ratio_ndcg(scores, k, candidates.valid)
+
+
+def ranking_metrics(model, train: Interactions, test: Interactions, k: int = 10,
+                    seed: int = 0, candidates: Candidates | None = None) -> dict:
+    """HR@k and NDCG@k of ``model`` with the NCF protocol: on one test rating per user among
+    99 sampled negatives (:func:`sampled_candidates`), or on fixed ``candidates`` when given
+    (then ``train``, ``test`` and ``seed`` are not used).
+
+    Returns:
+        ``{"hr10": ..., "ndcg10": ..., "n_users": ...}`` (keys follow ``k``).
+    """
+    if candidates is None:
+        candidates = sampled_candidates(train, test, seed)
+    hr, ndcg = candidate_metrics(model, candidates, k)
+    return {f"hr{k}": hr, f"ndcg{k}": ndcg, "n_users": int(len(candidates))}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -85,13 +86,10 @@ def solve_side(indptr: np.ndarray, indices: np.ndarray, other: torch.Tensor,
 
 def _csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """(indptr, indices) of the distinct (row, col) pairs, rows in order."""
-    order = np.lexsort((cols, rows))
-    rows, cols = rows[order], cols[order]
-    keep = np.ones(len(rows), dtype=bool)
-    keep[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    rows, cols = rows[keep], cols[keep]
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))])
-    return indptr, cols
+    n_cols = int(cols.max()) + 1 if len(cols) else 1
+    pattern = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_rows, n_cols))
+    pattern.sum_duplicates()
+    return pattern.indptr, pattern.indices
 
 
 class IALS(Recommender):
