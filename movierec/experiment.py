@@ -12,10 +12,11 @@ import torch
 from movierec.config import DataConfig, TrainConfig
 from movierec.data.dataset import Dataset
 from movierec.errors import ConfigError
+from movierec.memory import check_fits
 from movierec.models import get_model_spec
 from movierec.runs import Run, new_run_id
 from movierec.split import Split, make_split
-from movierec.training import EpochRecord, Trainer
+from movierec.training import EpochRecord, Trainer, resolve_device
 
 
 class Training:
@@ -66,6 +67,9 @@ def start_training(dataset: Dataset, data_config: DataConfig, model_name: str,
     model_config = model_config or spec.config_cls()
     train_config = train_config or spec.train_defaults
     data = make_split(dataset, data_config)
+    # Refused here, before the model is allocated, when it cannot fit in memory.
+    check_fits(spec, model_config, data.n_users, data.n_items, len(data.train),
+               train_config.batch_size, resolve_device(train_config.device))
     torch.manual_seed(train_config.seed)
     model = spec.build(data.n_users, data.n_items, dataset.rating_scale, model_config)
     movies = dataset.movies[dataset.movies["movie_id"].isin(data.train.item_ids.ids)]

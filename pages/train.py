@@ -6,12 +6,15 @@ import typing
 
 import pandas as pd
 import streamlit as st
+import torch
 
 from movierec.config import TrainConfig, from_dict, to_dict
 from movierec.errors import ConfigError, MovieRecError
 from movierec.jobs import JobSpec
+from movierec.memory import check_fits
 from movierec.models import DEFAULT_MODEL, MODELS, get_model_spec
 from movierec.presets import PRESETS
+from movierec.training import resolve_device
 from ui import charts, state, views
 
 state.through_app()
@@ -116,13 +119,31 @@ with st.form("train_form"):
     submitted = st.form_submit_button("Train", type="primary")
 
 try:
+    ds_summary = state.dataset_stats(data_config.dataset)["summary"]
+    n_users, n_items = ds_summary["users"], ds_summary["movies"]
+    scale = tuple(ds_summary["rating_scale"])
+except MovieRecError:
+    # The diagram's sizes only; the output layer's width is that of the five star values.
+    ds_summary, n_users, n_items, scale = None, 1, 1, (1.0, 2.0, 3.0, 4.0, 5.0)
+try:
     model_config = spec.config(model_values)
     train_config = from_dict(TrainConfig, {**train_values, "seed": data_config.seed})
 except ConfigError as exc:
     model_config = train_config = None
     st.error(f"These settings cannot be trained: {exc}")
+fits = model_config is not None
+if fits and ds_summary is not None:
+    # The server is shared: settings that cannot fit in its memory are refused before anything
+    # is allocated (the background job checks again with the exact split).
+    n_train = int(ds_summary["ratings"] * data_config.fraction * (1 - data_config.test_size))
+    try:
+        check_fits(spec, model_config, n_users, n_items, n_train, train_config.batch_size,
+                   resolve_device(train_config.device))
+    except ConfigError as exc:
+        fits = False
+        st.error(f"These settings cannot be trained here: {exc}")
 
-if submitted and model_config is not None:
+if submitted and fits:
     try:
         job = state.jobs().submit(JobSpec.new(data_config, model_name, model_config,
                                               train_config))
@@ -142,14 +163,9 @@ if state.get(state.JOB_KEY):
 
 if model_config is not None:
     with st.expander("Network diagram", expanded=not state.get(state.JOB_KEY)):
-        from movierec.data import get_release
-        try:
-            ds_summary = state.dataset_stats(data_config.dataset)["summary"]
-            n_users, n_items = ds_summary["users"], ds_summary["movies"]
-            scale = tuple(ds_summary["rating_scale"])
-        except MovieRecError:
-            n_users, n_items, scale = 1, 1, get_release(data_config.dataset).rating_scale
-        layers = spec.build(n_users, n_items, scale, model_config).architecture()
+        # Built on the meta device: shapes only, so a huge setting allocates nothing.
+        with torch.device("meta"):
+            layers = spec.build(n_users, n_items, scale, model_config).architecture()
         d1, d2 = st.columns([2, 3])
         d1.graphviz_chart(charts.architecture_dot(layers))
         table = pd.DataFrame([{k: v for k, v in x.items() if k != "inputs"} for x in layers])

@@ -78,6 +78,13 @@ class AutoRec(Recommender):
         self.n_train.fill_(float(len(rating)))
         self.user_bias.weight.data.fill_(float(rating.mean()))
 
+    def activation_bytes(self, batch_size: int, n_train: int) -> int:
+        """A batch decodes its movies for every user (about ``batch / ratings per movie``
+        movies, a few more where batches straddle movies): codes, decoded ratings and their
+        gradients."""
+        movies = batch_size * self.n_items // max(n_train, 1) + 2
+        return 4 * movies * (2 * self.n_users + 3 * self.config.hidden) + 16 * batch_size
+
     def training_order(self, item_idx: torch.Tensor, generator: torch.Generator) \
             -> torch.Tensor:
         """Ratings grouped by movie, movies in random order: each batch then encodes few

@@ -108,6 +108,16 @@ class Recommender(nn.Module):
         """One epoch of a ``closed_form`` model: a solve on all the training ratings."""
         raise NotImplementedError(f"{type(self).__name__} trains by minibatch steps")
 
+    def activation_bytes(self, batch_size: int, n_train: int) -> int:
+        """Bytes one training batch saves for its backward pass. The memory check measures
+        this on PyTorch's meta device; a model whose step cannot run there says it here."""
+        return 0
+
+    def workspace_bytes(self, n_train: int) -> int:
+        """Bytes a training needs beyond the parameters, Adam's state and the ratings (a
+        closed-form solve's matrices); 0 by default."""
+        return 0
+
     # --- shared -----------------------------------------------------------------------------
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A saved run's data-sized buffers are as long as its training set: size them to match.

@@ -113,6 +113,13 @@ class IALS(Recommender):
             table.weight.requires_grad_(False)
         self._pattern: tuple | None = None
 
+    def workspace_bytes(self, n_train: int) -> int:
+        """The rating pattern by user and by movie (CSR, twice), both sides' factors as float32
+        copies and one chunk of d x d systems with their Cholesky factors."""
+        d = self.config.dim
+        return 2 * 12 * n_train + 2 * 4 * d * (self.n_users + self.n_items) \
+            + 3 * 4 * SOLVE_CHUNK * d * d
+
     def architecture(self) -> list[dict]:
         c = self.config
         return [

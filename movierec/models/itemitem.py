@@ -63,6 +63,12 @@ class ItemItemModel(Recommender):
 
     _learned = ("weights",)
 
+    def workspace_bytes(self, n_train: int) -> int:
+        """The solve's n x n matrices: the sparse product of who rated what (up to 12 bytes an
+        entry), the float64 Gram matrix, its inverse and the weights before rounding to float32,
+        and the training ratings as CSR."""
+        return 36 * self.n_items ** 2 + 24 * n_train
+
     def n_parameters(self) -> int:
         return sum(getattr(self, name).numel() for name in self._learned)
 

@@ -135,6 +135,20 @@ def test_train_page_refuses_impossible_settings():
     assert "cannot be trained" in texts(at) and "dropout" in texts(at)
 
 
+def test_train_page_refuses_settings_that_cannot_fit_in_memory(monkeypatch):
+    from movierec import memory
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 16 * 2**30)
+    at = no_exception(page("train").run())
+    at.text_input(key="train_seednet_hidden").set_value("65536,65536")
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    no_exception(at)
+    assert "cannot be trained here" in texts(at) and "16.0 GB available" in texts(at)
+    assert at.session_state["job_key"] is None and RunStore().list() == []
+    # The network diagram is drawn from shapes alone: 17 GB of weights are never allocated.
+    params = int(next(m.value for m in at.metric if m.label == "Parameters").replace(",", ""))
+    assert params > 65536 * 65536
+
+
 def test_train_page_without_data_points_to_the_data_page():
     at = no_exception(page("train", dataset="ml-1m").run())
     assert "is not here yet" in texts(at) and "Data" in texts(at)
