@@ -10,7 +10,7 @@ import math
 import typing
 from dataclasses import dataclass
 
-from movierec.data.catalog import DEFAULT_DATASET, RELEASES
+from movierec.data.catalog import DEFAULT_DATASET, FOLDER_NAME_RULE, RELEASES, is_folder_name
 from movierec.errors import ConfigError
 
 SPLITS = ("random", "leave-one-out", "ncf")
@@ -21,7 +21,8 @@ class DataConfig:
     """Which ratings a run learns from and how they are split.
 
     Attributes:
-        dataset: catalog name (``ml-1m`` by default; ``demo`` works offline).
+        dataset: catalog name (``ml-1m`` by default; ``demo`` works offline) or the name of a
+            custom folder of the data dir (checked when the data is loaded).
         fraction: share of all ratings kept, seeded (the notebook's ``chop``); 1.0 keeps all.
         test_size: share of the kept ratings held out for validation (the notebook's
             ``split(.10)``).
@@ -38,11 +39,15 @@ class DataConfig:
             NCF paper's held-out ratings); a ``test.negative`` file beside it fixes the
             candidates of the ranking metrics. ``fraction`` must then be 1 and
             ``new_people`` 0.
+        max_movies: keep only the ratings of this many movies, the most rated ones (ties to
+            the lower id), before anything else; 0 keeps every movie. For models that keep a
+            movies x movies matrix (``ease``, ``newcomer``) on catalogues larger than they
+            handle (MovieLens 32M has 87,585 movies).
     """
 
     # Fields added after runs were first saved: hashed only when set, so that the configs of
     # earlier runs (which lack them) keep their keys.
-    HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("holdout",)
+    HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("holdout", "max_movies")
 
     dataset: str = DEFAULT_DATASET
     fraction: float = 1.0
@@ -51,10 +56,13 @@ class DataConfig:
     split: str = "random"
     new_people: int = 0
     holdout: str = ""
+    max_movies: int = 0
 
     def __post_init__(self) -> None:
-        if self.dataset not in RELEASES:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; known: {', '.join(RELEASES)}")
+        if self.dataset not in RELEASES and not is_folder_name(self.dataset):
+            raise ConfigError(f"unknown dataset {self.dataset!r}: neither a catalog name "
+                              f"({', '.join(RELEASES)}) nor a folder name ({FOLDER_NAME_RULE} "
+                              "characters)")
         if not (0 < self.fraction <= 1):
             raise ConfigError(f"fraction must be in (0, 1], got {self.fraction:g}")
         if not (0 < self.test_size < 1):
@@ -64,7 +72,13 @@ class DataConfig:
         if not (isinstance(self.new_people, int) and 0 <= self.new_people <= 1_000_000):
             raise ConfigError(f"new_people must be a whole number from 0 to 1000000, got "
                               f"{self.new_people}")
+        if not (isinstance(self.max_movies, int) and 0 <= self.max_movies <= 10_000_000):
+            raise ConfigError(f"max_movies must be a whole number from 0 (every movie) to "
+                              f"10000000, got {self.max_movies}")
         if self.split == "ncf":
+            if self.max_movies:
+                raise ConfigError("split 'ncf' tests on the paper's own movies: max_movies must "
+                                  f"be 0, got {self.max_movies}")
             if not self.holdout:
                 raise ConfigError("split 'ncf' needs holdout: the path of a test.rating file "
                                   "(the ratings to test on)")

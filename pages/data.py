@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from movierec.config import DataConfig
-from movierec.data import RELEASES, download, get_release, install_zip
+from movierec.data import download, install_zip
 from movierec.errors import ConfigError, MovieRecError
 from movierec.split import split_sizes
 from ui import state
@@ -18,13 +18,13 @@ state.through_app()
 st.title("Data")
 st.caption("Pick a MovieLens release and the slice of it to learn from.")
 
-names = list(RELEASES)
+names = state.dataset_names()
 if state.get(state.DATASET) not in names:
     state.put(state.DATASET, "ml-1m")
 state.put("data_dataset_select", state.get(state.DATASET))
 name = st.selectbox("Dataset", names, format_func=state.dataset_label, key="data_dataset_select",
                     on_change=lambda: state.put(state.DATASET, state.get("data_dataset_select")))
-release = get_release(name)
+release = state.release(name)
 st.caption(release.note)
 
 if not state.present(name):

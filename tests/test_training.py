@@ -99,7 +99,8 @@ def test_configs_refuse_impossible_values():
     with pytest.raises(ConfigError, match="test_size"):
         DataConfig(test_size=1.0)
     with pytest.raises(ConfigError, match="unknown dataset"):
-        DataConfig(dataset="ml-3m")
+        DataConfig(dataset="../ml-3m")
+    assert DataConfig(dataset="ml-3m").dataset == "ml-3m"   # a custom folder, found on loading
 
 
 def test_device_resolution():

@@ -1,7 +1,9 @@
-"""The GroupLens MovieLens releases movierec knows: where each lives, its layout and format."""
+"""The GroupLens MovieLens releases movierec knows: where each lives, its layout and format; and
+the description of a custom folder (your own ``ratings.csv``) that the data dir may hold."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from movierec.errors import DataError
@@ -28,6 +30,8 @@ class Release:
         n_ratings, n_users, n_movies: published sizes, shown before a download.
         zip_mb: approximate size of the download in megabytes.
         note: one line on what it is.
+        custom: True for a folder of the data dir that is no catalog release (sizes unknown,
+            nothing to download).
     """
 
     name: str
@@ -43,10 +47,12 @@ class Release:
     n_movies: int
     zip_mb: float
     note: str
+    custom: bool = False
 
     @property
     def synthetic(self) -> bool:
-        """True for the generated ``demo`` set."""
+        """True for the ``demo`` set, generated in memory (a synthetic custom folder is files on
+        disk: :attr:`Source.synthetic <movierec.data.sources.Source.synthetic>` says so)."""
         return self.format == "demo"
 
     @property
@@ -54,8 +60,8 @@ class Release:
         return f"{self.name}.zip"
 
     def url(self, base_url: str = GROUPLENS_BASE_URL) -> str | None:
-        """Download address of the zip, or None for generated data."""
-        if self.synthetic:
+        """Download address of the zip, or None for generated data and custom folders."""
+        if self.synthetic or self.custom:
             return None
         return base_url.rstrip("/") + "/" + self.zip_name
 
@@ -98,6 +104,31 @@ RELEASES: dict[str, Release] = {
 }
 
 DEFAULT_DATASET = "ml-1m"
+
+# A custom folder's name: one path component, no separators, not hidden, no "..".
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+FOLDER_NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64"
+
+
+def is_folder_name(name: object) -> bool:
+    """Whether ``name`` may name a custom dataset folder (a catalog name need not)."""
+    return (isinstance(name, str) and _FOLDER_NAME.fullmatch(name) is not None
+            and ".." not in name)
+
+
+def custom_release(name: str) -> Release:
+    """The description of custom folder ``name``: ``ratings.csv`` (and optionally ``movies.csv``)
+    in the MovieLens-latest layout, half stars (whole stars are half stars too).
+
+    Raises:
+        DataError: ``name`` is a catalog name or not a safe folder name.
+    """
+    if name in RELEASES or not is_folder_name(name):
+        raise DataError(f"{name!r} cannot name a custom dataset folder (catalog names are taken; "
+                        f"allowed: {FOLDER_NAME_RULE})")
+    return Release(name, f"{name} (custom folder)", name, "csv", "ratings.csv", "movies.csv",
+                   None, HALF_STARS, 0, 0, 0, 0.0,
+                   f"Your own ratings: the folder {name}/ of the data dir.", custom=True)
 
 
 def get_release(name: str) -> Release:

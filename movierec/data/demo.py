@@ -16,12 +16,13 @@ from movierec.data.dataset import Dataset, year_from_title
 
 DEMO_GENRES = ("Action", "Adventure", "Animation", "Comedy", "Crime", "Documentary", "Drama",
                "Fantasy", "Horror", "Romance", "Sci-Fi", "Thriller")
-_ADJECTIVES = ("Silent", "Crimson", "Hidden", "Broken", "Golden", "Last", "Distant", "Electric",
-               "Frozen", "Wild", "Midnight", "Secret", "Burning", "Paper", "Iron", "Velvet",
-               "Hollow", "Bright", "Lonely", "Restless")
-_NOUNS = ("Harbor", "Garden", "Signal", "Empire", "River", "Mirror", "Orchard", "Engine",
-          "Lantern", "Frontier", "Kingdom", "Letter", "Station", "Forest", "Promise", "Horizon",
-          "Island", "Circus", "Machine", "Summer")
+# Words of synthetic titles (the demo's and movierec.data.synthesize's).
+TITLE_ADJECTIVES = ("Silent", "Crimson", "Hidden", "Broken", "Golden", "Last", "Distant",
+                    "Electric", "Frozen", "Wild", "Midnight", "Secret", "Burning", "Paper", "Iron",
+                    "Velvet", "Hollow", "Bright", "Lonely", "Restless")
+TITLE_NOUNS = ("Harbor", "Garden", "Signal", "Empire", "River", "Mirror", "Orchard", "Engine",
+               "Lantern", "Frontier", "Kingdom", "Letter", "Station", "Forest", "Promise",
+               "Horizon", "Island", "Circus", "Machine", "Summer")
 
 
 def generate_demo(seed: int = 0, n_users: int = 1000, n_movies: int = 800,
@@ -92,7 +93,8 @@ def generate_demo(seed: int = 0, n_users: int = 1000, n_movies: int = 800,
         "timestamp": timestamps.astype(np.int64),
     })
     titles = pd.Series([
-        f"{_ADJECTIVES[i % len(_ADJECTIVES)]} {_NOUNS[(i // len(_ADJECTIVES)) % len(_NOUNS)]}"
+        f"{TITLE_ADJECTIVES[i % len(TITLE_ADJECTIVES)]} "
+        f"{TITLE_NOUNS[(i // len(TITLE_ADJECTIVES)) % len(TITLE_NOUNS)]}"
         f"{'' if i < 400 else ' ' + _roman(i // 400 + 1)} [synthetic] ({years[i]})"
         for i in range(n_movies)
     ], dtype="str")

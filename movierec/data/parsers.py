@@ -1,8 +1,8 @@
 """One parser per MovieLens file format, each returning the common :class:`Dataset` tables.
 
 Formats: ``dat`` (``::``-separated, ml-1m and ml-10m), ``100k`` (tab-separated ``u.data`` with
-``|``-separated ``u.item``/``u.user``) and ``csv`` (the comma releases with a header line).
-Errors name the file and, where one is to blame, the line.
+``|``-separated ``u.item``/``u.user``) and ``csv`` (the comma releases with a header line, and
+custom folders). Errors name the file and, where one is to blame, the line.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import io
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from movierec.data.catalog import Release
 from movierec.data.dataset import RATING_COLUMNS, Dataset, split_genres, year_from_title
@@ -31,6 +33,10 @@ ML100K_GENRES = (
     "Sci-Fi", "Thriller", "War", "Western",
 )
 _RATING_DTYPES = {0: np.int64, 1: np.int64, 2: np.float64, 3: np.int64}
+_ARROW_RATING_TYPES = {"user_id": pa.int32(), "movie_id": pa.int32(), "rating": pa.float32(),
+                       "timestamp": pa.int64()}
+CSV_RATINGS_HEADER = "userId,movieId,rating,timestamp"
+CSV_MOVIES_HEADER = ["movieId", "title", "genres"]
 
 
 def decode(data: bytes, fname: str) -> str:
@@ -153,24 +159,42 @@ def _check_ratings(frame: pd.DataFrame, fname: str, first_line: int,
         row = int(np.flatnonzero(mask)[0])
         raise DataError(f"{fname} line {row + first_line}: {what}")
 
-    ids_ok = (frame["user_id"].to_numpy() > 0) & (frame["movie_id"].to_numpy() > 0)
-    if not ids_ok.all():
-        fail(~ids_ok, "user and movie ids must be positive")
-    too_big = (frame["user_id"].to_numpy() > 2**31 - 1) | (frame["movie_id"].to_numpy() > 2**31 - 1)
-    if too_big.any():
-        fail(too_big, "an id is too large")
+    users, movies = frame["user_id"].to_numpy(), frame["movie_id"].to_numpy()
+    if min(users.min(), movies.min()) <= 0:
+        fail((users <= 0) | (movies <= 0), "user and movie ids must be positive")
+    if max(users.max(), movies.max()) > 2**31 - 1:
+        fail((users > 2**31 - 1) | (movies > 2**31 - 1), "an id is too large")
     ratings = frame["rating"].to_numpy()
-    on_scale = np.isin(ratings, np.asarray(scale, dtype=np.float64))
+    steps = np.asarray(scale, dtype=np.float64)
+    at = np.minimum(np.searchsorted(steps, ratings), len(steps) - 1)
+    on_scale = steps[at] == ratings
     if not on_scale.all():
         row = int(np.flatnonzero(~on_scale)[0])
         raise DataError(f"{fname} line {row + first_line}: rating {ratings[row]:g} is not on "
                         f"this release's scale ({scale[0]:g} to {scale[-1]:g} in steps of "
                         f"{scale[1] - scale[0]:g})")
-    dup = frame.duplicated(["user_id", "movie_id"]).to_numpy()
-    if dup.any():
-        row = int(np.flatnonzero(dup)[0])
-        fail(dup, f"user {frame['user_id'].iat[row]} rates movie {frame['movie_id'].iat[row]} "
-                  "a second time")
+    row = first_repeat(users, movies)
+    if row is not None:
+        raise DataError(f"{fname} line {row + first_line}: user {users[row]} rates movie "
+                        f"{movies[row]} a second time")
+
+
+def first_repeat(users: np.ndarray, movies: np.ndarray) -> int | None:
+    """The first row whose (user, movie) pair an earlier row already holds, or None.
+
+    One int64 key per row (``user << 32 | movie``; ids are positive 31-bit numbers): a file
+    sorted by user then movie is checked in one pass, any other by sorting the keys.
+    """
+    keys = (users.astype(np.int64) << 32) | movies.astype(np.int64)
+    if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):
+        return None
+    ordered = np.sort(keys)
+    if bool((ordered[1:] != ordered[:-1]).all()):
+        return None
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeats = order[1:][ordered[1:] == ordered[:-1]]   # every occurrence after the first
+    return int(repeats.min())
 
 
 def _split_lines(text: str, fname: str, sep: str, n_fields: int, what: str,
@@ -270,37 +294,81 @@ def parse_100k(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return ratings, movies, users
 
 
+def _read_csv_ratings_fast(source: Source, fname: str,
+                           scale: tuple[float, ...]) -> pd.DataFrame | None:
+    """A well-formed ``ratings.csv`` read by pyarrow's multi-threaded reader straight into the
+    compact dtypes, then checked; None when pyarrow refuses the file (the caller re-reads it
+    with :func:`read_ratings`, whose messages name the line and the field)."""
+    where = source.local_path(fname)
+    stream = pa.BufferReader(source.read(fname)) if where is None else str(where)
+    try:
+        table = pacsv.read_csv(
+            stream,
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=list(RATING_COLUMNS),
+                                           block_size=1 << 24),
+            convert_options=pacsv.ConvertOptions(column_types=_ARROW_RATING_TYPES,
+                                                 null_values=[], strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    except OSError as exc:
+        raise DataError(f"cannot read {fname} in {source.describe()}: {exc}") from None
+    if table.num_rows == 0:
+        return None
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    _check_ratings(frame, fname, 2, scale)
+    return frame
+
+
+def _placeholder_movies(ids: np.ndarray) -> pd.DataFrame:
+    """Movies known only by their id: title ``Movie <id>``, no year, no genres."""
+    return _movies_frame(ids, [f"Movie {i}" for i in ids],
+                         pd.Series([[] for _ in ids], dtype=object))
+
+
 def parse_csv(source: Source) -> tuple[pd.DataFrame, pd.DataFrame, None]:
-    """ml-latest-small, ml-20m, ml-25m, ml-32m: ``ratings.csv`` and ``movies.csv``."""
+    """ml-latest-small, ml-20m, ml-25m, ml-32m and custom folders: ``ratings.csv`` and
+    ``movies.csv``. Movies rated but not listed (all of them, when a custom folder has no
+    ``movies.csv``) get a placeholder row (:func:`_placeholder_movies`)."""
     rel = source.release
-    raw = source.read(rel.ratings_file)
-    check_text(raw, rel.ratings_file)
-    header = raw.split(b"\n", 1)[0].strip().decode("utf-8", "replace")
-    expected = "userId,movieId,rating,timestamp"
-    if header.replace('"', "") != expected:
+    head = source.read(rel.ratings_file, limit=1 << 16)
+    check_text(head, rel.ratings_file)
+    header = head.split(b"\n", 1)[0].strip().decode("utf-8", "replace")
+    if header.replace('"', "") != CSV_RATINGS_HEADER:
         raise DataError(f"{rel.ratings_file} line 1: header is {header[:80]!r}; "
-                        f"expected {expected!r}")
-    ratings = read_ratings(raw, rel.ratings_file, ",", True, rel.rating_scale)
-    text = _text(source, rel.movies_file)
+                        f"expected {CSV_RATINGS_HEADER!r}")
+    ratings = _read_csv_ratings_fast(source, rel.ratings_file, rel.rating_scale)
+    if ratings is None:
+        ratings = read_ratings(source.read(rel.ratings_file), rel.ratings_file, ",", True,
+                               rel.rating_scale)
+    rated = np.unique(ratings["movie_id"].to_numpy())
+    if not source.has(rel.movies_file):
+        return ratings, _placeholder_movies(rated), None
+    movies = _read_csv_movies(_text(source, rel.movies_file), rel.movies_file)
+    unlisted = np.setdiff1d(rated, movies["movie_id"].to_numpy())
+    if len(unlisted):
+        movies = pd.concat([movies, _placeholder_movies(unlisted)], ignore_index=True)
+    return ratings, movies, None
+
+
+def _read_csv_movies(text: str, fname: str) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text))
     head = next(reader, None)
-    if head != ["movieId", "title", "genres"]:
-        raise DataError(f"{rel.movies_file} line 1: header is {head!r}; "
-                        "expected ['movieId', 'title', 'genres']")
+    if head != CSV_MOVIES_HEADER:
+        raise DataError(f"{fname} line 1: header is {head!r}; expected {CSV_MOVIES_HEADER!r}")
     ids, titles, genres = [], [], []
     for number, row in enumerate(reader, start=2):
         if not row:
             continue
         if len(row) != 3 or not row[0].strip().isdigit():
-            raise DataError(f"{rel.movies_file} line {number}: expected movieId,title,genres, "
+            raise DataError(f"{fname} line {number}: expected movieId,title,genres, "
                             f"found {row!r}"[:200])
         ids.append(int(row[0]))
         titles.append(row[1])
         genres.append(row[2])
     if not ids:
-        raise DataError(f"{rel.movies_file}: the file holds no movies")
-    movies = _movies_frame(ids, titles, split_genres(pd.Series(genres, dtype=object)))
-    return ratings, movies, None
+        raise DataError(f"{fname}: the file holds no movies")
+    return _movies_frame(ids, titles, split_genres(pd.Series(genres, dtype=object)))
 
 
 PARSERS = {"dat": parse_dat, "100k": parse_100k, "csv": parse_csv}
@@ -314,5 +382,5 @@ def parse(source: Source) -> Dataset:
     except KeyError:
         raise DataError(f"{rel.name}: no parser for format {rel.format!r}") from None
     ratings, movies, users = parser(source)
-    return Dataset(rel.name, ratings, movies, users, rel.rating_scale, synthetic=False,
-                   source=source.describe())
+    return Dataset(rel.name, ratings, movies, users, rel.rating_scale,
+                   synthetic=source.synthetic, source=source.describe())
