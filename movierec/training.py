@@ -11,18 +11,22 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from movierec import distributed
 from movierec.config import TrainConfig
 from movierec.errors import ConfigError, TrainingDiverged
 from movierec.evaluation.ranking import Candidates, candidate_metrics, sampled_candidates
 from movierec.interactions import Interactions
 from movierec.models.base import Recommender
 from movierec.models.layers import Dropout
+from movierec.models.lazy_adam import LazyAdam
 from movierec.split import Split
 
 EVAL_BATCH = 1 << 16
 # A closed-form model's training metrics are measured on this many training ratings at most
 # (a fixed seeded sample): measuring all of them could take longer than the solve itself.
 CLOSED_FORM_SAMPLE = 100_000
+# The validation of a process that does not validate (among processes, all but rank 0).
+_NOT_VALIDATED = {"loss": math.nan, "rmse": math.nan, "mae": math.nan, "accuracy": math.nan}
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,17 @@ class EpochRecord:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` is CUDA when present, else the CPU; ``cuda`` without a GPU is a ConfigError."""
+    """``auto`` is CUDA when present, else the CPU; ``cuda`` without a GPU is a ConfigError.
+    Among processes started by torchrun, CUDA is each process's own GPU, ``cuda:LOCAL_RANK``."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available")
+    if name.startswith("cuda") and distributed.world_size() > 1:
+        if name != "cuda":
+            raise ConfigError(f"device {name!r}: among processes started by torchrun each one "
+                              "uses its own GPU, cuda:LOCAL_RANK; ask for cuda or auto")
+        return torch.device("cuda", distributed.local_rank())
     if name == "mps" and not torch.backends.mps.is_available():
         raise ConfigError("device 'mps' was asked for but is not available")
     return torch.device(name)
@@ -135,6 +145,11 @@ def _evaluate_tensors(model: Recommender, t: _Tensors, batch_size: int = EVAL_BA
 class Trainer:
     """Trains ``model`` on ``split.train`` with Adam, validating on ``split.test`` each epoch.
 
+    Among N processes started by torchrun (see :mod:`movierec.distributed`), every process
+    takes its part of each batch (``batch_size`` stays the whole batch), the model's gradients
+    are averaged by DistributedDataParallel, the training metrics summed over all the parts,
+    and rank 0 alone validates. Closed-form models are refused there.
+
     Args:
         model: a freshly built model, or one being continued.
         split: train and test ratings over the model's id maps.
@@ -148,30 +163,52 @@ class Trainer:
                  state: dict | None = None) -> None:
         if split.n_users != model.n_users or split.n_items != model.n_items:
             raise ConfigError("the model's tables do not match the split's id maps")
+        self.world = distributed.world_size()
+        if self.world > 1 and model.closed_form:
+            raise ConfigError(f"{type(model).__name__} is fitted in closed form, on all the "
+                              "ratings at once, and cannot be trained across processes; train "
+                              "it without torchrun")
         self.config = config
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         self.train_data = _Tensors.of(split.train, model, self.device)
         self.test_data = _Tensors.of(split.test, model, self.device)
+        # Among processes, rank 0 alone validates; the others go on to the next epoch.
+        self.validates = distributed.is_main()
+        ranking_eval = config.ranking_eval and self.validates
         self._ranking: Candidates | None = None   # fixed by a test file, else sampled
-        if config.ranking_eval and split.candidates is not None:
+        if ranking_eval and split.candidates is not None:
             self._ranking = split.candidates
-        elif config.ranking_eval and len(split.test):
+        elif ranking_eval and len(split.test):
             try:
                 self._ranking = sampled_candidates(split.train, split.test, config.seed)
             except ValueError:   # tiny data: too few unrated movies for 99 negatives
                 self._ranking = None
         self.generator = torch.Generator().manual_seed(config.seed)
+        # Among processes the epoch's order comes from the stream above, alike in all of them,
+        # and the dropout masks and sampled negatives from each process's own stream.
+        self.step_generator = self.generator if self.world == 1 else torch.Generator()
         for module in model.modules():
             if isinstance(module, Dropout):
-                module.generator = self.generator
+                module.generator = self.step_generator
         if state is None:
             model.on_train_start(self.train_data.rating, self.train_data.user_idx,
                                  self.train_data.item_idx)
         # The fused kernel does the whole Adam update in one pass (a third faster per step).
         fused = self.device.type in ("cpu", "cuda")
-        self.optimizer = None if model.closed_form else torch.optim.Adam(
-            model.param_groups(config.weight_decay), lr=config.lr, fused=fused)
+        if self.world > 1:
+            # DistributedDataParallel averages dense gradients; the rows of a batch differ
+            # from process to process.
+            model.sparse_updates = False
+        if model.closed_form:
+            self.optimizer = None
+        elif model.sparse_updates:
+            self.optimizer = LazyAdam(model.param_groups(config.weight_decay), lr=config.lr)
+        else:
+            self.optimizer = torch.optim.Adam(model.param_groups(config.weight_decay),
+                                              lr=config.lr, fused=fused)
+        self._objective = distributed.Objective(model) if self.world == 1 else \
+            distributed.data_parallel(model, self.device)
         self.epoch = 0
         if state is not None:
             self.load_state_dict(state)
@@ -191,18 +228,27 @@ class Trainer:
     def _steps(self, lr: float, on_batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One epoch of minibatch steps; returns the summed loss, squared error and hits."""
         model, opt, data = self.model, self.optimizer, self.train_data
-        bs = self.config.batch_size
-        n_batches = math.ceil(len(data) / bs)
+        rank, world = distributed.rank(), self.world
+        bounds = distributed.batch_bounds(len(data), self.config.batch_size, world)
+        n_batches = len(bounds)
         model.train()
         order = model.training_order(data.item_idx, self.generator)
+        if world > 1:
+            seed = int(np.random.SeedSequence([self.config.seed, self.epoch, rank])
+                       .generate_state(1)[0])
+            self.step_generator.manual_seed(seed)
+            if self.device.type == "cuda":   # GPU dropout draws from CUDA's own stream
+                torch.cuda.manual_seed(seed)
         loss_sum = torch.zeros((), device=self.device)
         sq_sum = torch.zeros((), device=self.device)
         hit_sum = torch.zeros((), device=self.device)
-        for b in range(n_batches):
-            idx = order[b * bs:(b + 1) * bs]
+        for b, (start, end) in enumerate(bounds):
+            lo, hi = distributed.shard(start, end, rank, world)
+            idx = order[lo:hi]
             users, items = data.user_idx[idx], data.item_idx[idx]
-            total, loss, out = model.training_loss(users, items, data.target[idx],
-                                                   self.generator)
+            total, loss, out = self._objective(users, items, data.target[idx],
+                                               self.step_generator,
+                                               (hi - lo) * world / (end - start))
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
@@ -218,6 +264,9 @@ class Trainer:
                     f"{lr:g}) or the batch size and train again")
             if on_batch is not None:
                 on_batch(b + 1, n_batches)
+        if world > 1:
+            loss_sum, sq_sum, hit_sum = distributed.all_sum(
+                torch.stack([loss_sum, sq_sum, hit_sum]))
         return loss_sum, sq_sum, hit_sum
 
     def _fit_closed_form(self, on_batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -258,8 +307,8 @@ class Trainer:
                     group["lr"] = lr
                 loss_sum, sq_sum, hit_sum = self._steps(lr, on_batch)
             model.eval()
-            val = _evaluate_tensors(model, self.test_data)
-            if not math.isfinite(val["loss"]):
+            val = _evaluate_tensors(model, self.test_data) if self.validates else _NOT_VALIDATED
+            if self.validates and not math.isfinite(val["loss"]):
                 raise TrainingDiverged(f"the validation loss became {val['loss']:g} in epoch "
                                        f"{self.epoch}; lower the learning rate (now {lr:g})")
             seconds = time.perf_counter() - start

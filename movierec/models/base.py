@@ -40,6 +40,9 @@ class Recommender(nn.Module):
     # Models fitted in closed form (or by alternating solves) rather than by minibatch steps:
     # the trainer calls fit_epoch once per epoch instead, and builds no optimizer.
     closed_form = False
+    # Models whose training_loss gives sparse gradients (only the rows of a batch) set this;
+    # the trainer then updates them with LazyAdam.
+    sparse_updates = False
     # Buffers whose length depends on the training data: sized from a saved state on load.
     _resizable_buffers: tuple[str, ...] = ()
 

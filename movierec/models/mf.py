@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import torch
@@ -10,6 +11,10 @@ from torch import nn
 
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender
+
+# Users plus movies beyond which ``sparse="auto"`` updates only a batch's rows (MovieLens 10M
+# has 80,559, 20M 165,771 and 32M 288,533).
+SPARSE_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -20,11 +25,18 @@ class MFConfig:
         dim: size of the user and movie factor vectors.
         reg: L2 weight on the factors and biases of the users and movies in each batch.
         init_std: standard deviation of the initial factors.
+        sparse: update only the rows of the factors and biases a batch touched (lazy Adam,
+            see :mod:`movierec.models.lazy_adam`): ``yes``, ``no``, or ``auto`` (yes when the
+            users and movies number more than :data:`SPARSE_ROWS`, as in MovieLens 20M and
+            larger, where updating every row at every step would take most of an epoch).
     """
+
+    HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("sparse",)
 
     dim: int = 64
     reg: float = 0.05
     init_std: float = 0.01
+    sparse: str = "auto"
 
     def __post_init__(self) -> None:
         if not 1 <= self.dim <= 4096:
@@ -33,6 +45,8 @@ class MFConfig:
             raise ConfigError(f"reg must be >= 0, got {self.reg:g}")
         if not self.init_std > 0:
             raise ConfigError(f"init_std must be > 0, got {self.init_std:g}")
+        if self.sparse not in ("auto", "yes", "no"):
+            raise ConfigError(f"sparse must be auto, yes or no, got {self.sparse!r}")
 
 
 class MF(Recommender):
@@ -54,6 +68,8 @@ class MF(Recommender):
             nn.init.zeros_(table.weight)
         self.register_buffer("global_mean", torch.tensor(float(sum(rating_scale)) /
                                                          len(rating_scale)))
+        self.sparse_updates = config.sparse == "yes" or (
+            config.sparse == "auto" and n_users + n_items > SPARSE_ROWS)
 
     def architecture(self) -> list[dict]:
         return [
@@ -81,10 +97,17 @@ class MF(Recommender):
     def training_loss(self, user_idx, item_idx, target, generator=None):
         """Squared error plus L2 on the batch's factors and biases (looked up once, with
         index_select, whose backward pass is a third faster on the CPU than an embedding's)."""
-        pu = self.user_factors.weight.index_select(0, user_idx)
-        qi = self.item_factors.weight.index_select(0, item_idx)
-        bu = self.user_bias.weight.index_select(0, user_idx).squeeze(-1)
-        bi = self.item_bias.weight.index_select(0, item_idx).squeeze(-1)
+        if self.sparse_updates and torch.is_grad_enabled():
+            # Sparse gradients: only the batch's rows, for the lazy Adam of the trainer.
+            def rows(table: nn.Embedding, idx: torch.Tensor) -> torch.Tensor:
+                return nn.functional.embedding(idx, table.weight, sparse=True)
+        else:
+            def rows(table: nn.Embedding, idx: torch.Tensor) -> torch.Tensor:
+                return table.weight.index_select(0, idx)
+        pu = rows(self.user_factors, user_idx)
+        qi = rows(self.item_factors, item_idx)
+        bu = rows(self.user_bias, user_idx).squeeze(-1)
+        bi = rows(self.item_bias, item_idx).squeeze(-1)
         out = self.global_mean + bu + bi + (pu * qi).sum(-1)
         loss = nn.functional.mse_loss(out, target)
         if self.config.reg == 0:
