@@ -1,5 +1,5 @@
-"""``python -m movierec``: list, download, train, evaluate, recommend, find similar movies and
-manage runs from the command line (DESIGN.md's CLI contract)."""
+"""``python -m movierec``: list, download and synthesize datasets, train, evaluate, recommend,
+find similar movies and manage runs from the command line (DESIGN.md's CLI contract)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from movierec import __version__, paths
+from movierec import __version__, distributed, paths
 from movierec.config import SPLITS, DataConfig, TrainConfig, from_dict, to_dict
 from movierec.errors import ConfigError, MovieRecError
 
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"movierec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    sub.add_parser("datasets", parents=[common], help="list known datasets and which are here")
+    sub.add_parser("datasets", parents=[common],
+                   help="list known datasets, which are here, and the custom folders")
 
     p = sub.add_parser("download", parents=[common], help="download a MovieLens release")
     p.add_argument("name", choices=[n for n, r in RELEASES.items() if not r.synthetic],
@@ -71,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="start from a recipe (notebook: the seed notebook's replay); other "
                         "options override it")
-    p.add_argument("--dataset", choices=list(RELEASES), metavar="NAME",
-                   help=f"dataset (default {DEFAULT_DATASET}; 'demo' is synthetic and offline)")
+    p.add_argument("--dataset", type=_dataset_name, metavar="NAME",
+                   help=f"dataset: {', '.join(RELEASES)} (default {DEFAULT_DATASET}; 'demo' is "
+                        "synthetic and offline), or a folder of the data dir holding ratings.csv")
     p.add_argument("--model", choices=list(MODELS), help=f"model (default {DEFAULT_MODEL})")
     p.add_argument("--fraction", type=float, help="share of the ratings kept (default 1.0)")
     p.add_argument("--test-size", type=float, help="share held out for validation "
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "exactly those ratings and train on all the others; implies --split "
                         "ncf, whose default is DATA_DIR/ncf-DATASET/test.rating. A "
                         "test.negative file beside it fixes the candidates of HR@10/NDCG@10")
+    p.add_argument("--max-movies", type=int, metavar="N",
+                   help="keep only the ratings of the N most rated movies (default: all); "
+                        "ease and newcomer handle up to 20,000")
     p.add_argument("--new-people", type=int, metavar="N",
                    help="hold N people out of training entirely, for the new-person protocol "
                         "(default 0)")
@@ -158,11 +163,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", nargs="?", help="run id, unique prefix, or 'latest'")
 
     sub.add_parser("models", parents=[common], help="list models and their hyperparameters")
+
+    p = sub.add_parser("synthesize", parents=[common],
+                       help="write a synthetic MovieLens-shaped dataset folder")
+    p.add_argument("--like", choices=list(RELEASES), metavar="NAME",
+                   help="take the numbers of users, movies and ratings from this release, "
+                        "e.g. ml-32m")
+    p.add_argument("--users", type=int, metavar="N", help="number of users (overrides --like)")
+    p.add_argument("--movies", type=int, metavar="N", help="number of movies (overrides --like)")
+    p.add_argument("--ratings", type=int, metavar="N",
+                   help="number of ratings, at least 20 per user (overrides --like)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0); the same arguments "
+                                                        "always write the same bytes")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder to create; its name is the dataset's name (default: "
+                        "DATA_DIR/synthetic-<like>, or synthetic-<users>u-<movies>m-<ratings>r)")
+    p.add_argument("--force", action="store_true",
+                   help="replace --out when it holds a synthetic dataset (never other data)")
     return parser
+
+
+def _dataset_name(text: str) -> str:
+    """argparse type of ``--dataset``: a catalog name or a safe folder name (whether the folder
+    exists is checked when the data is loaded)."""
+    from movierec.data.catalog import FOLDER_NAME_RULE, RELEASES, is_folder_name
+    if text in RELEASES or is_folder_name(text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a catalog name ({', '.join(RELEASES)}) "
+                                     f"nor a folder name ({FOLDER_NAME_RULE} characters)")
 
 
 # --- output helpers ---------------------------------------------------------------------------
 def _emit(args, document, human: str) -> None:
+    if not distributed.is_main():
+        return
     if getattr(args, "json", False):
         sys.stdout.write(json.dumps(_jsonable(document), indent=2) + "\n")
     else:
@@ -190,14 +224,14 @@ def _jsonable(obj):
 
 
 def _say(args, text: str) -> None:
-    if not getattr(args, "quiet", False):
+    if not getattr(args, "quiet", False) and distributed.is_main():
         sys.stderr.write(text + "\n")
 
 
 def _progress_bar(args, **kwargs):
     from tqdm import tqdm
-    return tqdm(disable=getattr(args, "quiet", False) or None, file=sys.stderr,
-                dynamic_ncols=True, **kwargs)
+    return tqdm(disable=getattr(args, "quiet", False) or not distributed.is_main() or None,
+                file=sys.stderr, dynamic_ncols=True, **kwargs)
 
 
 def _download_progress(args, name: str):
@@ -230,8 +264,11 @@ def cmd_datasets(args) -> int:
     lines = [f"data dir: {paths.data_dir(getattr(args, 'data_dir', None))}"]
     for r in rows:
         mark = "present" if r["present"] else ("PROBLEM" if r["problem"] else "absent")
-        lines.append(f"  {r['name']:<16} {mark:<8} {r['ratings']:>11,} ratings  "
-                     f"{r['title']}" + (f"  [{r['problem']}]" if r["problem"] else ""))
+        count = f"{r['ratings']:>11,} ratings" if r["ratings"] is not None else " " * 19
+        kind = ("  [synthetic]" if r["synthetic"] and r["custom"] else "") \
+            + ("  [custom]" if r["custom"] else "")
+        lines.append(f"  {r['name']:<16} {mark:<8} {count}  {r['title']}{kind}"
+                     + (f"  [{r['problem']}]" if r["problem"] else ""))
     _emit(args, {"data_dir": str(paths.data_dir(getattr(args, "data_dir", None))),
                  "datasets": rows}, "\n".join(lines))
     return 0
@@ -260,12 +297,41 @@ def cmd_download(args) -> int:
     return 0
 
 
+def cmd_synthesize(args) -> int:
+    from movierec.data.catalog import RELEASES
+    from movierec.data.synthesize import check_out, check_sizes, default_out, synthesize
+    like = RELEASES[args.like] if args.like else None
+    sizes = [getattr(args, f) if getattr(args, f) is not None else
+             (getattr(like, f"n_{f}") if like else None) for f in ("users", "movies", "ratings")]
+    if None in sizes:
+        raise ConfigError("give --like NAME (e.g. --like ml-32m) or all of --users, --movies "
+                          "and --ratings")
+    n_users, n_movies, n_ratings = sizes
+    ddir = paths.data_dir(getattr(args, "data_dir", None))
+    out = Path(args.out) if args.out else default_out(ddir, args.like, n_users, n_movies,
+                                                      n_ratings, args.seed)
+    check_sizes(n_users, n_movies, n_ratings)
+    check_out(out.expanduser().absolute(), args.force)
+    _say(args, f"generating {n_ratings:,} ratings from {n_users:,} users on {n_movies:,} "
+               f"movies into {out}...")
+    doc = synthesize(out, n_users, n_movies, n_ratings, seed=args.seed, like=args.like,
+                     force=args.force)
+    path = Path(doc["path"])
+    where = "" if path.parent == ddir.expanduser().absolute() else \
+        f" --data-dir {path.parent}"
+    _emit(args, doc, f"wrote {doc['ratings']:,} synthetic ratings to {path} in "
+                     f"{doc['seconds']:.1f} s; train on it with `python -m movierec train "
+                     f"--dataset {doc['name']}{where}`")
+    return 0
+
+
 def _load(args, name: str):
     from movierec.data import load_dataset
     update, state = _download_progress(args, name)
     try:
-        return load_dataset(name, data_dir=getattr(args, "data_dir", None),
-                            cache_dir=getattr(args, "cache_dir", None), progress=update)
+        with distributed.load_first_per_machine():
+            return load_dataset(name, data_dir=getattr(args, "data_dir", None),
+                                cache_dir=getattr(args, "cache_dir", None), progress=update)
     finally:
         if state.get("bar") is not None:
             state["bar"].close()
@@ -344,14 +410,16 @@ def cmd_train(args) -> int:
     store = RunStore(getattr(args, "runs_dir", None))
     if args.resume:
         blocked = [f for f in ("preset", "dataset", "model", "fraction", "test_size", "seed",
-                               "split", "holdout", "new_people", "batch_size", "lr",
-                               "lr_decay", "weight_decay", "device")
+                               "split", "holdout", "new_people", "max_movies", "batch_size",
+                               "lr", "lr_decay", "weight_decay", "device")
                    if getattr(args, f) is not None] + (["set"] if args.set else [])
         if blocked:
             raise ConfigError("--resume continues a run with its own settings; drop "
                               + ", ".join("--" + b.replace("_", "-") for b in blocked))
         run = store.load(args.resume, with_trainer_state=True)
+        loading = time.perf_counter()
         dataset = _load(args, run.data_config.dataset)
+        load_seconds = time.perf_counter() - loading
         training = continue_training(run, dataset)
         plans = [args.epochs if args.epochs is not None else run.train_config.epochs]
     else:
@@ -359,7 +427,8 @@ def cmd_train(args) -> int:
         data_values = to_dict(preset.data) if preset else {}
         for field, value in (("dataset", args.dataset), ("fraction", args.fraction),
                              ("test_size", args.test_size), ("seed", args.seed),
-                             ("split", args.split), ("new_people", args.new_people)):
+                             ("split", args.split), ("new_people", args.new_people),
+                             ("max_movies", args.max_movies)):
             if value is not None:
                 data_values[field] = value
         if args.holdout is not None and args.split is None:
@@ -384,7 +453,9 @@ def cmd_train(args) -> int:
         if args.no_ranking_eval:
             train_values["ranking_eval"] = False
         train_config = from_dict(TrainConfig, train_values)
+        loading = time.perf_counter()
         dataset = _load(args, data_config.dataset)
+        load_seconds = time.perf_counter() - loading
         training = start_training(dataset, data_config, model_name, model_config, train_config)
         plans = [train_config.epochs]
         if preset and preset.extra_epochs and args.epochs is None:
@@ -401,6 +472,8 @@ def cmd_train(args) -> int:
     run = training.run
     if run.epochs == 0:
         raise ConfigError("training stopped before the first epoch finished; nothing to save")
+    if not distributed.is_main():   # rank 0 alone saves, measures and reports
+        return 0 if completed else 130
     run_dir = None
     if not args.no_save:
         run_dir = store.save(run)
@@ -412,6 +485,10 @@ def cmd_train(args) -> int:
     summary["history"] = run.history
     summary["completed"] = completed
     summary["peak_rss_mb"] = peak
+    summary["load_seconds"] = round(load_seconds, 3)
+    summary["world_size"] = distributed.world_size()
+    summary["batch_per_process"] = math.ceil(run.train_config.batch_size
+                                             / distributed.world_size())
     summary["quality"] = {name: table.to_dict(orient="records")
                           for name, table in quality.items()}
     _emit(args, summary,
@@ -716,25 +793,44 @@ def cmd_models(args) -> int:
 
 COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "train": cmd_train,
             "evaluate": cmd_evaluate, "recommend": cmd_recommend, "similar": cmd_similar,
-            "embeddings": cmd_embeddings, "runs": cmd_runs, "models": cmd_models}
+            "embeddings": cmd_embeddings, "runs": cmd_runs, "models": cmd_models,
+            "synthesize": cmd_synthesize}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 for a user error, with one ``error:`` line)."""
     args = build_parser().parse_args(argv)
+    rank = ""   # "rank R: " among processes started by torchrun
     try:
-        return COMMANDS[args.command](args)
+        rank = distributed.error_prefix()
+        if distributed.launched() and args.command != "train":
+            raise ConfigError(f"only train runs across processes; run {args.command} "
+                              "without torchrun")
+        with distributed.session():
+            return COMMANDS[args.command](args)
     except MovieRecError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {rank}{exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+        sys.stderr.write(f"error: {rank}interrupted\n")
         return 130
     except OSError as exc:
         target = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        sys.stderr.write(f"error: {exc.strerror or exc}{target}\n")
+        sys.stderr.write(f"error: {rank}{exc.strerror or exc}{target}\n")
         return EXIT_USAGE
+    except RuntimeError as exc:
+        reason = distributed.peer_failure(exc) if rank else None
+        if reason is None:
+            raise
+        sys.stderr.write(f"error: {rank}another process failed or stopped answering (any error "
+                         f"of its own is above): {reason}\n")
+        return 1
+
+
+def run() -> None:
+    """The ``movierec`` console script (``pip install .``)."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

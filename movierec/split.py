@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from movierec.config import DataConfig
 from movierec.data.dataset import Dataset
@@ -201,8 +202,19 @@ def hold_out_people(data: Interactions, n_people: int, seed: int = 0) \
     return data.for_users(rest), data.for_users(people)
 
 
+def most_rated(ratings: pd.DataFrame, n_movies: int) -> pd.DataFrame:
+    """The ratings of the ``n_movies`` most rated movies (ties to the lower id); all of them
+    when there are no more movies than that."""
+    ids, counts = np.unique(ratings["movie_id"].to_numpy(), return_counts=True)
+    if len(ids) <= n_movies:
+        return ratings
+    kept = ids[np.lexsort((ids, -counts))[:n_movies]]
+    return ratings[np.isin(ratings["movie_id"].to_numpy(), kept)].reset_index(drop=True)
+
+
 def make_split(dataset: Dataset, config: DataConfig) -> Split:
-    """Set ``config.new_people`` people aside, chop the rest to ``config.fraction`` and hold
+    """Keep the ratings of the ``config.max_movies`` most rated movies (when set), set
+    ``config.new_people`` people aside, chop the rest to ``config.fraction`` and hold
     out ``config.test_size`` of it (or each user's latest rating for ``leave-one-out``),
     seeded; or, for ``ncf``, hold out the ratings of the ``config.holdout`` file (see
     :func:`holdout_file`).
@@ -213,7 +225,10 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
     if dataset.name != config.dataset:
         raise ConfigError(f"the data config names {config.dataset!r} but the dataset is "
                           f"{dataset.name!r}")
-    data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
+    ratings = dataset.ratings
+    if config.max_movies:
+        ratings = most_rated(ratings, config.max_movies)
+    data = Interactions.from_ratings(ratings, dataset.rating_scale)
     if config.split == "ncf":
         return holdout_file(data, config.holdout, dataset.name)
     # The first two streams are those of runs made before people could be held out.

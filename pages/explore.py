@@ -4,12 +4,15 @@ movie to see its nearest neighbours by cosine similarity."""
 import time
 
 import altair as alt
+import numpy as np
 import streamlit as st
 
 from movierec.embeddings import ProjectionConfig
 from movierec.errors import MovieRecError
 from movierec.inference import find_movies, similar
 from ui import state, views
+
+SHOWN_AT_FIRST = 5_000
 
 state.through_app()
 st.title("Explore")
@@ -40,19 +43,36 @@ colour_by = c4.radio("Colour by", ["genre", "year", "popularity"], horizontal=Tr
                      key="explore_colour")
 config = ProjectionConfig(method="pca" if method == "PCA" else "tsne",
                           perplexity=float(perplexity), iterations=int(iterations))
+n_rated = int((run.item_counts > 0).sum())
+n_placed = min(n_rated, config.max_movies)
+placing = f"Placing {n_placed:,} movies with {method}" + (
+    f" (the {n_placed:,} most rated of {n_rated:,})" if n_placed < n_rated else "")
 try:
     started = time.perf_counter()
-    with st.spinner(f"Placing {int((run.item_counts > 0).sum()):,} movies with {method} "
-                    "(about 10 s the first time; saved with the run afterwards)..."):
-        movies = state.movie_map_for(run.run_id, config)
+    if state.map_stored(run.run_id, config) or config.method == "pca":
+        with st.spinner(f"{placing}..."):
+            movies = state.movie_map_for(run.run_id, config)
+    else:
+        bar = st.progress(0.0, text=f"{placing}: finding each movie's neighbours (saved with "
+                                    "the run afterwards)...")
+
+        def show(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"{placing}: step {done} of {total}")
+
+        movies = state.movie_map_for(run.run_id, config, progress=show)
+        bar.empty()
     took = time.perf_counter() - started
 except MovieRecError as exc:
     st.error(f"The map cannot be drawn: {exc}")
     st.stop()
 
 most = int(movies["n_ratings"].max())
-min_ratings = st.slider("Only movies with at least this many training ratings", 1,
-                        max(1, min(most, 500)), min(20, max(1, most // 10)),
+# Open on at most SHOWN_AT_FIRST dots: tens of thousands make the browser's chart sluggish.
+counts = np.sort(movies["n_ratings"].to_numpy())[::-1]
+enough = int(counts[SHOWN_AT_FIRST - 1]) + 1 if len(counts) > SHOWN_AT_FIRST else 1
+top = max(1, min(most, max(500, enough)))
+min_ratings = st.slider("Only movies with at least this many training ratings", 1, top,
+                        min(top, max(20 if most >= 200 else max(1, most // 10), enough)),
                         key="explore_min_ratings")
 shown = movies[movies["n_ratings"] >= min_ratings].copy()
 shown["genres_text"] = shown["genres"].map(", ".join)

@@ -43,7 +43,8 @@ def test_train_evaluate_recommend_similar_runs(capsys):
     doc = run_json(capsys, "train", "--dataset", "demo", "--model", "mf", "--epochs", "2",
                    "--fraction", "0.5", "--seed", "3")
     for key in ("run_id", "run_dir", "model", "dataset", "fraction", "n_train", "n_test",
-                "epochs", "train_seconds", "val_rmse", "val_mae", "val_accuracy", "history"):
+                "epochs", "train_seconds", "val_rmse", "val_mae", "val_accuracy", "history",
+                "load_seconds"):
         assert key in doc, key
     assert doc["model"] == "mf" and doc["dataset"] == "demo" and doc["fraction"] == 0.5
     assert doc["epochs"] == 2 and len(doc["history"]) == 2 and doc["synthetic"] is True
@@ -127,7 +128,8 @@ def test_download_command_through_a_local_server(server, tmp_path):
 
 
 @pytest.mark.parametrize("argv, fragments", [
-    (["train", "--dataset", "ml-3m"], ["--dataset"]),
+    (["train", "--dataset", "ml-3m"], ["unknown dataset 'ml-3m'", "ml-1m", "custom folders"]),
+    (["train", "--dataset", "../ml-1m"], ["--dataset"]),
     (["train", "--dataset", "demo", "--fraction", "0"], ["fraction"]),
     (["train", "--dataset", "demo", "--fraction", "1.5"], ["fraction"]),
     (["train", "--dataset", "demo", "--fraction", "-0.5"], ["fraction"]),

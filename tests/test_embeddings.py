@@ -60,3 +60,33 @@ def test_movie_map_is_cached_beside_the_run(mf_demo_run, tmp_path, monkeypatch):
     monkeypatch.setattr(emb, "project", lambda *a, **k: pytest.fail("recomputed"))
     again = movie_map(mf_demo_run, config, store)
     np.testing.assert_allclose(again[["x", "y"]], first[["x", "y"]])
+
+
+def test_large_maps_use_open_tsne_and_report_progress(monkeypatch):
+    import movierec.embeddings as emb
+    monkeypatch.setattr(emb, "SKLEARN_TSNE_MAX", 100)   # 180 points: the large-map path
+    points, labels = clusters()
+    steps = []
+    xy = project(points, ProjectionConfig(perplexity=20, iterations=150),
+                 lambda done, total: steps.append((done, total)))
+    assert xy.shape == (180, 2) and np.isfinite(xy).all()
+    d = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    assert (labels[d.argmin(1)] == labels).mean() > 0.95
+    # Both phases report, in order: 100 exaggerated steps, then the 150 others.
+    done = [s for s, _ in steps]
+    assert done == sorted(done) and done[-1] == 250 and {25, 100, 125} <= set(done)
+    assert {t for _, t in steps} == {250}
+
+
+def test_maps_place_at_most_max_movies_the_most_rated(mf_demo_run, tmp_path):
+    store = RunStore(tmp_path / "runs")
+    store.save(mf_demo_run)
+    config = ProjectionConfig(method="pca", max_movies=50)
+    mapped = movie_map(mf_demo_run, config, store)
+    table = mf_demo_run.movie_table()
+    top = table.sort_values(["n_ratings", "movie_id"], ascending=[False, True]).head(50)
+    assert sorted(mapped["movie_id"]) == sorted(top["movie_id"])
+    assert config.name == "map-pca-m50" and ProjectionConfig(method="pca").name == "map-pca"
+    with pytest.raises(ConfigError, match="max_movies"):
+        ProjectionConfig(max_movies=2)

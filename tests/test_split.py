@@ -247,3 +247,21 @@ def test_the_ncf_split_refuses_a_file_of_other_ratings(tmp_path):
     with pytest.raises(ConfigError, match="test.negative: user 1's held-out movie .* do not "
                                           "belong together"):
         make_split(dataset, config)
+
+
+def test_max_movies_keeps_the_most_rated_movies_only(demo):
+    from movierec.split import most_rated
+    counts = demo.ratings["movie_id"].value_counts()
+    kept = most_rated(demo.ratings, 50)
+    assert kept["movie_id"].nunique() == 50
+    ranked = sorted(counts.index, key=lambda m: (-counts[m], m))[:50]
+    assert set(kept["movie_id"]) == set(ranked)
+    assert len(kept) == counts[ranked].sum()
+    assert most_rated(demo.ratings, 10_000) is demo.ratings
+    parts = make_split(demo, DataConfig("demo", max_movies=50))
+    assert parts.n_items == 50 and len(parts.train) + len(parts.test) == len(kept)
+    # Runs saved before max_movies existed keep their config keys.
+    from movierec.config import config_hash
+    assert config_hash(DataConfig("demo")) != config_hash(DataConfig("demo", max_movies=50))
+    with pytest.raises(ConfigError, match="max_movies"):
+        DataConfig("demo", max_movies=-1)

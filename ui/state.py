@@ -15,11 +15,13 @@ import streamlit as st
 
 from movierec import paths
 from movierec.config import DataConfig
-from movierec.data import get_release, load_dataset
-from movierec.data.sources import locate
+from movierec.data import RELEASES, Release, load_dataset
+from movierec.data.sources import SYNTHETIC_MARKER, custom_folders, find_release, locate
 from movierec.errors import MovieRecError
 
 if TYPE_CHECKING:  # torch and scikit-learn load in the background (see warm_up)
+    from collections.abc import Callable
+
     from movierec.embeddings import ProjectionConfig
     from movierec.jobs import JobManager
     from movierec.runs import Run, RunStore
@@ -153,10 +155,10 @@ def warm_up() -> threading.Thread:
 def source_stamp(name: str) -> tuple:
     """What identifies the current copy of ``name`` (its files' paths, sizes and times);
     empty when it is not here. Cached data keyed by it follows uploads and downloads."""
-    release = get_release(name)
-    if release.synthetic:
-        return ("generated",)
     try:
+        release = find_release(name, data_dir())
+        if release.synthetic:
+            return ("generated",)
         source = locate(release, data_dir())
     except MovieRecError:
         return ()
@@ -254,8 +256,22 @@ def _movie_map(run_id: str, root: str, stamp: float, config: ProjectionConfig) -
     return movie_map(_run(run_id, root, stamp), config, _store(root))
 
 
-def movie_map_for(run_id: str, config: ProjectionConfig) -> pd.DataFrame:
-    """The run's movie map (computed once, then read from beside the run)."""
+def map_stored(run_id: str, config: ProjectionConfig) -> bool:
+    """Whether the run's map for ``config`` was computed before (and is read back at once)."""
+    try:
+        return store().read_extra(run_id, config.name) is not None
+    except MovieRecError:
+        return False
+
+
+def movie_map_for(run_id: str, config: ProjectionConfig,
+                  progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """The run's movie map (computed once, with ``progress`` reports, then read from beside
+    the run)."""
+    if progress is not None and not map_stored(run_id, config):
+        from movierec.embeddings import movie_map
+
+        movie_map(run(run_id), config, store(), progress=progress)
     return _movie_map(run_id, str(store().root), _stamp(run_id), config)
 
 
@@ -374,10 +390,25 @@ def guard_run() -> Run:
         st.stop()
 
 
+def dataset_names() -> list[str]:
+    """The catalog's names, then the custom folders of the data dir."""
+    return list(RELEASES) + custom_folders(data_dir())
+
+
+def release(name: str) -> Release:
+    """The catalog release or custom folder ``name`` (a MovieRecError when it is neither)."""
+    return find_release(name, data_dir())
+
+
 def dataset_label(name: str) -> str:
-    release = get_release(name)
-    mark = "synthetic" if release.synthetic else ("here" if present(name) else "not here")
-    return f"{name} · {release.title} · {mark}"
+    try:
+        found = release(name)
+    except MovieRecError:
+        return f"{name} · not here"
+    synthetic = found.synthetic or (found.custom
+                                    and (data_dir() / name / SYNTHETIC_MARKER).is_file())
+    mark = "synthetic" if synthetic else ("here" if present(name) else "not here")
+    return f"{name} · {found.title} · {mark}"
 
 
 def env_note() -> str:

@@ -52,7 +52,8 @@ class ItemItemModel(Recommender):
         if n_items > MAX_ITEMS:
             raise ConfigError(f"{type(self).__name__} keeps a {n_items:,} x {n_items:,} matrix "
                               f"(about {n_items ** 2 * 4 / 2 ** 30:.1f} GB); it handles up to "
-                              f"{MAX_ITEMS:,} movies")
+                              f"{MAX_ITEMS:,} movies: keep the most rated ones with "
+                              "max_movies (--max-movies on the command line)")
         self.register_buffer("weights", torch.zeros(n_items, n_items))
         self.register_buffer("popular", torch.zeros(n_items))
         self.register_buffer("user_offsets", torch.zeros(n_users + 1, dtype=torch.long))
