@@ -77,34 +77,36 @@ def one_per_user(test: Interactions, seed: int = 0) -> np.ndarray:
 def sample_candidates(seen: Interactions, users: np.ndarray, positives: np.ndarray,
                       n_negatives: int = N_NEGATIVES, seed: int = 0) -> np.ndarray:
     """Candidate items per test user: column 0 is the positive, the rest are ``n_negatives``
-    distinct items the user has not rated anywhere in ``seen`` (train and test together).
+    distinct items the user has not rated anywhere in ``seen`` (train and test together),
+    drawn uniformly at random (seeded).
+
+    All users are drawn for at once: a row of ``2 * n_negatives`` random items each, of which
+    the first ``n_negatives`` unrated, distinct ones are kept; users left short (who rated
+    much of the catalogue) draw again, twice as many each round.
 
     Returns:
         ``(len(users), 1 + n_negatives)`` item positions.
     """
     rng = np.random.default_rng(seed)
     n_items = seen.n_items
-    rated = np.unique(seen.user_idx.astype(np.int64) * n_items + seen.item_idx)
+    rated = np.sort(seen.user_idx.astype(np.int64) * n_items + seen.item_idx)
     counts = np.bincount(seen.user_idx, minlength=seen.n_users)
+    users = np.asarray(users, dtype=np.int64)
     if (counts[users] + n_negatives > n_items).any():
         raise ValueError("a user has rated too many movies to draw the negatives")
     out = np.empty((len(users), 1 + n_negatives), dtype=np.int64)
     out[:, 0] = positives
-    for row, user in enumerate(users):
-        chosen: list[int] = []
-        taken = set()
-        while len(chosen) < n_negatives:
-            draw = rng.integers(0, n_items, 2 * n_negatives)
-            keys = user * n_items + draw
-            pos = np.searchsorted(rated, keys)
-            unrated = draw[(pos >= len(rated)) | (rated[np.minimum(pos, len(rated) - 1)] != keys)]
-            for item in unrated:
-                if item not in taken:
-                    taken.add(int(item))
-                    chosen.append(int(item))
-                    if len(chosen) == n_negatives:
-                        break
-        out[row, 1:] = chosen
+    todo, width = np.arange(len(users)), 2 * n_negatives
+    while len(todo):
+        draw = rng.integers(0, n_items, (len(todo), width))
+        keys = users[todo, None] * n_items + draw
+        pos = np.minimum(np.searchsorted(rated, keys), len(rated) - 1)
+        usable = (rated[pos] != keys) & first_seen(draw)
+        done = usable.sum(1) >= n_negatives
+        # The first n_negatives usable draws of each finished row, in the order drawn.
+        first = np.argsort(~usable[done], axis=1, kind="stable")[:, :n_negatives]
+        out[todo[done], 1:] = np.take_along_axis(draw[done], first, axis=1)
+        todo, width = todo[~done], 2 * width
     return out
 
 

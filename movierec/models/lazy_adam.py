@@ -17,6 +17,48 @@ from __future__ import annotations
 import torch
 
 
+class _Rows(torch.autograd.Function):
+    """``weight[rows]`` for distinct, sorted ``rows``. Its backward pass leaves the gradient of
+    those rows beside ``weight`` (``weight.row_grads``) for :class:`LazyAdam`, rather than as a
+    sparse ``weight.grad``, which autograd would hand over uncoalesced: a sort and a sum of
+    duplicates per table at every step. It adds the gradient of an L2 term
+    ``decay / 2 * sum over the batch of |weight[idx]|^2`` on the way (``counts``: how often
+    each row is in the batch), cheaper than autograd's squares."""
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor | None,
+                decay: float) -> torch.Tensor:
+        out = weight.index_select(0, rows)
+        ctx.weight, ctx.rows, ctx.decay = weight, rows, decay
+        if decay:
+            ctx.save_for_backward(out, counts)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        if ctx.decay:
+            out, counts = ctx.saved_tensors
+            grad = grad.addcmul(out, counts.to(out.dtype)[:, None], value=ctx.decay)
+        pending = getattr(ctx.weight, "row_grads", None)
+        if pending is None:
+            pending = ctx.weight.row_grads = []
+        pending.append((ctx.rows, grad))
+        return None, None, None, None
+
+
+def distinct_rows(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The distinct values of ``idx`` (sorted), where each element of ``idx`` is among them, and
+    how often each occurs: share them between the tables looked up by the same index."""
+    return torch.unique(idx, return_inverse=True, return_counts=True)
+
+
+def sparse_lookup(weight: torch.Tensor, rows: torch.Tensor, where: torch.Tensor,
+                  counts: torch.Tensor, decay: float = 0.0) -> torch.Tensor:
+    """``weight[idx]`` (``rows, where, counts = distinct_rows(idx)``) with its gradient left for
+    :class:`LazyAdam`, plus that of ``decay / 2 * sum |weight[idx]|^2`` when ``decay`` is set."""
+    return _Rows.apply(weight, rows, counts, decay).index_select(0, where)
+
+
 class LazyAdam(torch.optim.Optimizer):
     """Adam with row-wise lazy updates for sparse gradients and the usual update for dense
     ones.
@@ -41,7 +83,8 @@ class LazyAdam(torch.optim.Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for p in group["params"]:
-                if p.grad is None:
+                row_grads = getattr(p, "row_grads", None)
+                if p.grad is None and not row_grads:
                     continue
                 state = self.state[p]
                 if not state:
@@ -52,10 +95,14 @@ class LazyAdam(torch.optim.Optimizer):
                 t = float(state["step"])
                 size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
                 grad = p.grad
-                if grad.is_sparse:
-                    grad = grad.coalesce()
-                    rows, values = grad.indices()[0], grad.values()
+                if row_grads:
+                    rows, values = row_grads[0] if len(row_grads) == 1 else \
+                        _merge(row_grads, p.shape)
+                    p.row_grads = None
                     self._rows(p, state, rows, values, group, size)
+                elif grad.is_sparse:
+                    grad = grad.coalesce()
+                    self._rows(p, state, grad.indices()[0], grad.values(), group, size)
                 else:
                     if group["weight_decay"]:
                         grad = grad.add(p, alpha=group["weight_decay"])
@@ -64,6 +111,12 @@ class LazyAdam(torch.optim.Optimizer):
                     denom = state["exp_avg_sq"].sqrt().add_(group["eps"] * (1 - beta2 ** t) ** 0.5)
                     p.addcdiv_(state["exp_avg"], denom, value=-size)
         return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        super().zero_grad(set_to_none)
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.row_grads = None
 
     @staticmethod
     def _rows(p: torch.Tensor, state: dict, rows: torch.Tensor, grad: torch.Tensor,
@@ -80,3 +133,11 @@ class LazyAdam(torch.optim.Optimizer):
         state["exp_avg"].index_copy_(0, rows, m)
         state["exp_avg_sq"].index_copy_(0, rows, v)
         p.index_copy_(0, rows, weights.addcdiv_(m, denom, value=-size))
+
+
+def _merge(row_grads: list[tuple[torch.Tensor, torch.Tensor]], shape) \
+        -> tuple[torch.Tensor, torch.Tensor]:
+    """One (distinct rows, their summed gradients) from several lookups of a table."""
+    grad = torch.sparse_coo_tensor(torch.cat([r for r, _ in row_grads])[None],
+                                   torch.cat([g for _, g in row_grads]), shape).coalesce()
+    return grad.indices()[0], grad.values()

@@ -11,6 +11,7 @@ from torch import nn
 
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender
+from movierec.models.lazy_adam import distinct_rows, sparse_lookup
 
 # Users plus movies beyond which ``sparse="auto"`` updates only a batch's rows (MovieLens 10M
 # has 80,559, 20M 165,771 and 32M 288,533).
@@ -98,16 +99,22 @@ class MF(Recommender):
         """Squared error plus L2 on the batch's factors and biases (looked up once, with
         index_select, whose backward pass is a third faster on the CPU than an embedding's)."""
         if self.sparse_updates and torch.is_grad_enabled():
-            # Sparse gradients: only the batch's rows, for the lazy Adam of the trainer.
-            def rows(table: nn.Embedding, idx: torch.Tensor) -> torch.Tensor:
-                return nn.functional.embedding(idx, table.weight, sparse=True)
+            # Gradients of the batch's rows alone, for the trainer's LazyAdam, the L2 term's
+            # added by the lookups: the same objective as below, in fewer passes.
+            users, items = distinct_rows(user_idx), distinct_rows(item_idx)
+            decay = 2 * self.config.reg / len(user_idx)
+            pu = sparse_lookup(self.user_factors.weight, *users, decay)
+            qi = sparse_lookup(self.item_factors.weight, *items, decay)
+            bu = sparse_lookup(self.user_bias.weight, *users, decay).squeeze(-1)
+            bi = sparse_lookup(self.item_bias.weight, *items, decay).squeeze(-1)
+            out = self.global_mean + bu + bi + (pu * qi).sum(-1)
+            loss = nn.functional.mse_loss(out, target)
+            return loss, loss, out
         else:
-            def rows(table: nn.Embedding, idx: torch.Tensor) -> torch.Tensor:
-                return table.weight.index_select(0, idx)
-        pu = rows(self.user_factors, user_idx)
-        qi = rows(self.item_factors, item_idx)
-        bu = rows(self.user_bias, user_idx).squeeze(-1)
-        bi = rows(self.item_bias, item_idx).squeeze(-1)
+            pu = self.user_factors.weight.index_select(0, user_idx)
+            qi = self.item_factors.weight.index_select(0, item_idx)
+            bu = self.user_bias.weight.index_select(0, user_idx).squeeze(-1)
+            bi = self.item_bias.weight.index_select(0, item_idx).squeeze(-1)
         out = self.global_mean + bu + bi + (pu * qi).sum(-1)
         loss = nn.functional.mse_loss(out, target)
         if self.config.reg == 0:

@@ -95,3 +95,38 @@ def test_mf_updates_rows_only_on_large_tables(demo):
         results[mode] = [r.val_rmse for r in training.epochs()]
     assert results["yes"][-1] < results["yes"][0]
     assert results["yes"][-1] == pytest.approx(results["no"][-1], abs=0.03)
+
+
+def test_mf_row_updates_take_the_gradient_of_the_same_objective():
+    spec = get_model_spec("mf")
+    torch.manual_seed(0)
+    dense = spec.build(40, 30, (1.0, 2.0, 3.0, 4.0, 5.0), spec.config({"sparse": "no"}))
+    rows = spec.build(40, 30, (1.0, 2.0, 3.0, 4.0, 5.0), spec.config({"sparse": "yes"}))
+    rows.load_state_dict(dense.state_dict())
+    users, items = torch.randint(0, 40, (64,)), torch.randint(0, 30, (64,))
+    target = torch.rand(64) * 4 + 1
+    total, loss, _ = dense.training_loss(users, items, target)
+    total.backward()
+    _, sparse_loss, _ = rows.training_loss(users, items, target)
+    sparse_loss.backward()
+    assert float(sparse_loss) == pytest.approx(float(loss))
+    for name, p in rows.named_parameters():
+        (touched, grad), = p.row_grads
+        expected = dict(dense.named_parameters())[name].grad
+        torch.testing.assert_close(grad, expected[touched], rtol=1e-5, atol=1e-7)
+        untouched = torch.ones(len(expected), dtype=torch.bool)
+        untouched[touched] = False
+        assert (expected[untouched] == 0).all()
+
+
+def test_id_maps_index_many_ids_through_a_table():
+    import numpy as np
+
+    from movierec.errors import UnknownIdError
+    from movierec.interactions import LOOKUP_TABLE_FROM, IdMap
+    ids = np.array([3, 10, 11, 500, 70_000])
+    many = np.random.default_rng(0).choice(ids, LOOKUP_TABLE_FROM + 1)
+    table = IdMap(ids).index(many)
+    np.testing.assert_array_equal(table, np.searchsorted(ids, many))
+    with pytest.raises(UnknownIdError, match="unknown movie id 12"):
+        IdMap(ids).index(np.concatenate([many, [12]]))
