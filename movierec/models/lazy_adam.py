@@ -29,7 +29,8 @@ class _Rows(torch.autograd.Function):
     def forward(ctx, weight: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor | None,
                 decay: float) -> torch.Tensor:
         out = weight.index_select(0, rows)
-        ctx.weight, ctx.rows, ctx.decay = weight, rows, decay
+        # The rows as looked up: the optimiser updates them without reading them again.
+        ctx.weight, ctx.rows, ctx.decay, ctx.looked_up = weight, rows, decay, out
         if decay:
             ctx.save_for_backward(out, counts)
         return out
@@ -42,7 +43,7 @@ class _Rows(torch.autograd.Function):
         pending = getattr(ctx.weight, "row_grads", None)
         if pending is None:
             pending = ctx.weight.row_grads = []
-        pending.append((ctx.rows, grad))
+        pending.append((ctx.rows, grad, ctx.looked_up))
         return None, None, None, None
 
 
@@ -88,28 +89,29 @@ class LazyAdam(torch.optim.Optimizer):
                     continue
                 state = self.state[p]
                 if not state:
+                    # Both moments of a row side by side: one gather and one scatter per step.
                     state["step"] = torch.zeros((), dtype=torch.float64)
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
+                    state["moments"] = p.new_zeros((p.shape[0], 2, *p.shape[1:]))
                 state["step"] += 1
                 t = float(state["step"])
                 size = group["lr"] * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
                 grad = p.grad
                 if row_grads:
-                    rows, values = row_grads[0] if len(row_grads) == 1 else \
-                        _merge(row_grads, p.shape)
+                    rows, values, weights = row_grads[0] if len(row_grads) == 1 else \
+                        _merge(row_grads, p.shape) + (None,)
                     p.row_grads = None
-                    self._rows(p, state, rows, values, group, size)
+                    self._rows(p, state, rows, values, weights, group, size)
                 elif grad.is_sparse:
                     grad = grad.coalesce()
-                    self._rows(p, state, grad.indices()[0], grad.values(), group, size)
+                    self._rows(p, state, grad.indices()[0], grad.values(), None, group, size)
                 else:
                     if group["weight_decay"]:
                         grad = grad.add(p, alpha=group["weight_decay"])
-                    state["exp_avg"].lerp_(grad, 1 - beta1)
-                    state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                    denom = state["exp_avg_sq"].sqrt().add_(group["eps"] * (1 - beta2 ** t) ** 0.5)
-                    p.addcdiv_(state["exp_avg"], denom, value=-size)
+                    m, v = state["moments"].unbind(1)
+                    m.lerp_(grad, 1 - beta1)
+                    v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    denom = v.sqrt().add_(group["eps"] * (1 - beta2 ** t) ** 0.5)
+                    p.addcdiv_(m, denom, value=-size)
         return loss
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -120,18 +122,20 @@ class LazyAdam(torch.optim.Optimizer):
 
     @staticmethod
     def _rows(p: torch.Tensor, state: dict, rows: torch.Tensor, grad: torch.Tensor,
-              group: dict, size: float) -> None:
+              weights: torch.Tensor | None, group: dict, size: float) -> None:
+        """Adam's update of ``p``'s ``rows`` (distinct), whose gradient is ``grad`` and whose
+        current values are ``weights`` (read here when None)."""
         beta1, beta2 = group["betas"]
-        weights = p.index_select(0, rows)
+        weights = p.index_select(0, rows) if weights is None else weights.detach()
         if group["weight_decay"]:
             grad = grad.add(weights, alpha=group["weight_decay"])
-        m = state["exp_avg"].index_select(0, rows).lerp_(grad, 1 - beta1)
-        v = state["exp_avg_sq"].index_select(0, rows).mul_(beta2).addcmul_(grad, grad,
-                                                                            value=1 - beta2)
+        moments = state["moments"].index_select(0, rows)
+        m, v = moments.unbind(1)
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         t = float(state["step"])
         denom = v.sqrt().add_(group["eps"] * (1 - beta2 ** t) ** 0.5)
-        state["exp_avg"].index_copy_(0, rows, m)
-        state["exp_avg_sq"].index_copy_(0, rows, v)
+        state["moments"].index_copy_(0, rows, moments)
         p.index_copy_(0, rows, weights.addcdiv_(m, denom, value=-size))
 
 

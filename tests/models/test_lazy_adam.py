@@ -111,7 +111,7 @@ def test_mf_row_updates_take_the_gradient_of_the_same_objective():
     sparse_loss.backward()
     assert float(sparse_loss) == pytest.approx(float(loss))
     for name, p in rows.named_parameters():
-        (touched, grad), = p.row_grads
+        (touched, grad, _), = p.row_grads
         expected = dict(dense.named_parameters())[name].grad
         torch.testing.assert_close(grad, expected[touched], rtol=1e-5, atol=1e-7)
         untouched = torch.ones(len(expected), dtype=torch.bool)
