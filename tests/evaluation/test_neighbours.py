@@ -85,3 +85,23 @@ def test_quality_table_and_near_chance():
     assert near_chance(noise)
     with pytest.raises(ConfigError, match="more than 3 movies"):
         neighbour_quality(good, movies.assign(n_ratings=[1] * n), k=3)
+
+
+def test_large_catalogues_compare_the_most_rated_movies_and_sample_knn_users():
+    n = 40
+    movies = pd.DataFrame({"title": [f"Film {i} (2000)" for i in range(n)],
+                           "genres": [["Action"] if i % 2 else ["Drama"] for i in range(n)],
+                           "n_ratings": np.arange(100, 100 + n)})
+    vectors = np.eye(2)[np.arange(n) % 2] + 0.01 * np.random.default_rng(0).normal(size=(n, 2))
+    table = neighbour_quality(vectors, movies, k=3, max_movies=12)
+    assert (table["movies"] == 12).all()
+    assert table["genre_agreement"].iloc[0] == 1.0
+    # Item-kNN over at most max_users users: the others' ratings are left out.
+    users = np.repeat(np.arange(10), 3)
+    data = Interactions(users, np.tile([0, 1, 2], 10), np.tile([5.0, 3.0, 1.0], 10)
+                        .astype(np.float32), np.zeros(30, np.int64),
+                        IdMap(np.arange(1, 11), "user"), IdMap(np.array([10, 20, 30])),
+                        (1.0, 2.0, 3.0, 4.0, 5.0))
+    assert len(np.unique(item_knn_vectors(data).nonzero()[1])) == 10
+    sampled = item_knn_vectors(data, max_users=4)
+    assert sampled.shape == (3, 10) and len(np.unique(sampled.nonzero()[1])) == 4
