@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-movies", type=int, metavar="N",
                    help="keep only the ratings of the N most rated movies (default: all); "
                         "ease and newcomer handle up to 20,000")
+    p.add_argument("--max-users", type=int, metavar="N",
+                   help="keep only the ratings of N users drawn at random (default: all); "
+                        "for ease and newcomer on the largest sets")
     p.add_argument("--new-people", type=int, metavar="N",
                    help="hold N people out of training entirely, for the new-person protocol "
                         "(default 0)")
@@ -410,8 +413,8 @@ def cmd_train(args) -> int:
     store = RunStore(getattr(args, "runs_dir", None))
     if args.resume:
         blocked = [f for f in ("preset", "dataset", "model", "fraction", "test_size", "seed",
-                               "split", "holdout", "new_people", "max_movies", "batch_size",
-                               "lr", "lr_decay", "weight_decay", "device")
+                               "split", "holdout", "new_people", "max_movies", "max_users",
+                               "batch_size", "lr", "lr_decay", "weight_decay", "device")
                    if getattr(args, f) is not None] + (["set"] if args.set else [])
         if blocked:
             raise ConfigError("--resume continues a run with its own settings; drop "
@@ -428,7 +431,7 @@ def cmd_train(args) -> int:
         for field, value in (("dataset", args.dataset), ("fraction", args.fraction),
                              ("test_size", args.test_size), ("seed", args.seed),
                              ("split", args.split), ("new_people", args.new_people),
-                             ("max_movies", args.max_movies)):
+                             ("max_movies", args.max_movies), ("max_users", args.max_users)):
             if value is not None:
                 data_values[field] = value
         if args.holdout is not None and args.split is None:

@@ -265,7 +265,14 @@ def find_movies(run_or_movies, query: str, limit: int = 10) -> pd.DataFrame:
     words = normalise_title(query)
     if not words:
         return table.iloc[:0]
-    forms = table["title"].astype(str).map(_title_forms)
+    if isinstance(run_or_movies, Run):
+        # Normalised once per run: about half a second for MovieLens 32M's 87,585 titles.
+        forms = getattr(run_or_movies, "_title_forms", None)
+        if forms is None or len(forms) != len(table):
+            forms = table["title"].astype(str).map(_title_forms)
+            run_or_movies._title_forms = forms
+    else:
+        forms = table["title"].astype(str).map(_title_forms)
     found = table[forms.str.contains(words, regex=False)]
     if "n_ratings" in found.columns:
         found = found.sort_values("n_ratings", ascending=False, kind="stable")

@@ -212,8 +212,20 @@ def most_rated(ratings: pd.DataFrame, n_movies: int) -> pd.DataFrame:
     return ratings[np.isin(ratings["movie_id"].to_numpy(), kept)].reset_index(drop=True)
 
 
+def some_users(ratings: pd.DataFrame, n_users: int, seed: int = 0) -> pd.DataFrame:
+    """The ratings of ``n_users`` users drawn at random (seeded); all of them when there are no
+    more users than that."""
+    ids = np.unique(ratings["user_id"].to_numpy())
+    if len(ids) <= n_users:
+        return ratings
+    stream = np.random.SeedSequence([seed, 1]).generate_state(1)[0]
+    kept = np.random.default_rng(stream).choice(ids, n_users, replace=False)
+    return ratings[np.isin(ratings["user_id"].to_numpy(), kept)].reset_index(drop=True)
+
+
 def make_split(dataset: Dataset, config: DataConfig) -> Split:
-    """Keep the ratings of the ``config.max_movies`` most rated movies (when set), set
+    """Keep the ratings of the ``config.max_movies`` most rated movies and of
+    ``config.max_users`` random users (when set), set
     ``config.new_people`` people aside, chop the rest to ``config.fraction`` and hold
     out ``config.test_size`` of it (or each user's latest rating for ``leave-one-out``),
     seeded; or, for ``ncf``, hold out the ratings of the ``config.holdout`` file (see
@@ -228,6 +240,8 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
     ratings = dataset.ratings
     if config.max_movies:
         ratings = most_rated(ratings, config.max_movies)
+    if config.max_users:
+        ratings = some_users(ratings, config.max_users, config.seed)
     data = Interactions.from_ratings(ratings, dataset.rating_scale)
     if config.split == "ncf":
         return holdout_file(data, config.holdout, dataset.name)

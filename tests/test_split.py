@@ -265,3 +265,17 @@ def test_max_movies_keeps_the_most_rated_movies_only(demo):
     assert config_hash(DataConfig("demo")) != config_hash(DataConfig("demo", max_movies=50))
     with pytest.raises(ConfigError, match="max_movies"):
         DataConfig("demo", max_movies=-1)
+
+
+def test_max_users_keeps_a_seeded_sample_of_people(demo):
+    from movierec.split import some_users
+    kept = some_users(demo.ratings, 100, seed=0)
+    assert kept["user_id"].nunique() == 100
+    assert kept.equals(some_users(demo.ratings, 100, seed=0))
+    assert set(kept["user_id"]) != set(some_users(demo.ratings, 100, seed=1)["user_id"])
+    mine = demo.ratings[demo.ratings["user_id"].isin(kept["user_id"])]
+    assert len(kept) == len(mine)   # every rating of the people kept
+    parts = make_split(demo, DataConfig("demo", max_users=100, max_movies=300))
+    assert parts.n_users <= 100 and parts.n_items <= 300
+    with pytest.raises(ConfigError, match="max_users"):
+        DataConfig("demo", max_users=-5)
