@@ -176,24 +176,53 @@ def present(name: str) -> bool:
 def _dataset_stats(name: str, location: str, stamp: tuple) -> dict:
     ds = load_dataset(name, data_dir=location, allow_download=False)
     r = ds.ratings
-    per_user = _long_tail(r["user_id"].value_counts().to_numpy())
-    per_movie = _long_tail(r["movie_id"].value_counts().to_numpy())
-    stars = r["rating"].value_counts().sort_index()
+    stars_given = r["rating"].to_numpy()
+    # Counted with bincount over the ids (32M ratings in about a second); pandas' value_counts
+    # and groupby took four.
+    user_ids, user_counts = _id_counts(r["user_id"].to_numpy())
+    movie_ids, movie_counts, star_sums = _id_counts(r["movie_id"].to_numpy(), stars_given)
+    per_user = _long_tail(np.sort(user_counts)[::-1])
+    per_movie = _long_tail(np.sort(movie_counts)[::-1])
+    halves, star_counts = _id_counts(np.rint(stars_given * 2).astype(np.int64))
     genres = ds.movies.explode("genres")["genres"].dropna().value_counts()
-    table = ds.movie_table()
-    means = r.groupby("movie_id")["rating"].mean()
-    top = table.sort_values("n_ratings", ascending=False).head(20).copy()
-    top["mean_rating"] = means.reindex(top["movie_id"]).to_numpy()
-    top["genres"] = top["genres"].map(", ".join)
+    most = np.argsort(-movie_counts, kind="stable")[:20]
+    top = ds.movies.set_index("movie_id").reindex(movie_ids[most])
+    top = pd.DataFrame({"movie_id": movie_ids[most], "title": top["title"].fillna("").to_numpy(),
+                        "genres": [", ".join(g) if isinstance(g, list) else ""
+                                   for g in top["genres"]],
+                        "n_ratings": movie_counts[most].astype(np.int64),
+                        "mean_rating": star_sums[most] / movie_counts[most]})
+    n_u, n_m, n_r = len(user_ids), len(movie_ids), len(r)
+    summary = {"dataset": ds.name, "synthetic": ds.synthetic, "users": n_u, "movies": n_m,
+               "ratings": n_r, "density": n_r / (n_u * n_m),
+               "mean_rating": float(stars_given.mean(dtype=np.float64)),
+               "rating_scale": list(ds.rating_scale)}
     return {
-        "summary": ds.summary(),
-        "stars": pd.DataFrame({"stars": stars.index.astype(float), "ratings": stars.to_numpy()}),
+        "summary": summary,
+        "stars": pd.DataFrame({"stars": halves / 2.0, "ratings": star_counts}),
         "per_user": per_user, "per_movie": per_movie,
         "genres": pd.DataFrame({"genre": genres.index.astype(str),
                                 "movies": genres.to_numpy()}),
-        "top": top[["movie_id", "title", "genres", "n_ratings", "mean_rating"]],
+        "top": top,
         "source": ds.source,
     }
+
+
+def _id_counts(ids: np.ndarray, weights: np.ndarray | None = None) -> tuple:
+    """The distinct ``ids`` (ascending), how often each occurs and, with ``weights``, the sum
+    of its weights: by bincount where the ids are small, else by np.unique."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(ids) and 0 <= ids.min() and ids.max() < 50_000_000:
+        counts = np.bincount(ids)
+        present = np.flatnonzero(counts)
+        found = (present, counts[present])
+        if weights is not None:
+            found += (np.bincount(ids, weights=weights.astype(np.float64))[present],)
+        return found
+    present, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    if weights is None:
+        return present, counts
+    return present, counts, np.bincount(inverse, weights=weights.astype(np.float64))
 
 
 def _long_tail(counts, points: int = 200) -> pd.DataFrame:
