@@ -26,6 +26,8 @@ METHODS = ("tsne", "pca")
 # in about half of scikit-learn's time here and reports its progress.
 SKLEARN_TSNE_MAX = 5_000
 DEFAULT_MAX_MOVIES = 20_000
+# Beyond SKLEARN_TSNE_MAX movies, vectors longer than this are reduced by PCA first.
+OPEN_TSNE_DIMS = 50
 
 
 class _ShortExplorationTSNE(TSNE):
@@ -103,6 +105,11 @@ def project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig(),
                           f"at most {max(5, math.floor((n - 1) / 3))}")
     total = _ShortExplorationTSNE._EXPLORATION_MAX_ITER + config.iterations
     if n > SKLEARN_TSNE_MAX:
+        if vectors.shape[1] > OPEN_TSNE_DIMS:
+            # Item-to-item models' vectors have one entry per movie (8,000 and more): their
+            # first principal components keep the neighbourhoods at a fraction of the time.
+            vectors = PCA(n_components=OPEN_TSNE_DIMS, random_state=config.seed) \
+                .fit_transform(vectors)
         return _open_tsne(vectors.astype(np.float32), config, total, progress)
     tsne = _ShortExplorationTSNE(
         n_components=2, perplexity=config.perplexity, max_iter=total,

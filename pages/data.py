@@ -11,6 +11,7 @@ import streamlit as st
 from movierec.config import DataConfig
 from movierec.data import download, install_zip
 from movierec.errors import ConfigError, MovieRecError
+from movierec.models.itemitem import MAX_ITEMS
 from movierec.split import split_sizes
 from ui import state
 
@@ -144,9 +145,27 @@ new_people = c4.number_input(
          "their ratings and gets suggestions, judged on the rest: how good the suggestions are "
          "for someone new, shown on the Recommend and Learning curves pages.")
 seed = c5.number_input("Seed", 0, 2**31 - 1, int(state.get(state.SEED)), 1)
+large = summary["movies"] > MAX_ITEMS
+with st.expander("Large data: fewer movies or people", expanded=large or bool(
+        state.get(state.MAX_MOVIES) or state.get(state.MAX_USERS))):
+    d1, d2 = st.columns(2)
+    max_movies = d1.number_input(
+        "Keep only the most rated movies (0: all)", 0, 10_000_000,
+        int(state.get(state.MAX_MOVIES) or 0), 1000,
+        help=f"ease and newcomer (the recommended preset) keep a movies x movies matrix and "
+             f"handle up to {MAX_ITEMS:,} movies; on MovieLens 32M, 8,000 fit in 8 GB.")
+    max_users = d2.number_input(
+        "Keep a random sample of people (0: all)", 0, 100_000_000,
+        int(state.get(state.MAX_USERS) or 0), 10_000,
+        help="ease's and newcomer's solve grows with the square of each person's ratings: on "
+             "MovieLens 32M, 50,000 people take about two minutes.")
+    if large:
+        st.caption(f"{name} rates {summary['movies']:,} movies: more than ease and newcomer "
+                   f"handle ({MAX_ITEMS:,}). mf, seednet, bpr, autorec and ials take them all.")
 try:
-    config = DataConfig(name, fraction, test_size, int(seed), split_kind, int(new_people))
-    if split_kind == "random" and not new_people:
+    config = DataConfig(name, fraction, test_size, int(seed), split_kind, int(new_people),
+                        max_movies=int(max_movies), max_users=int(max_users))
+    if split_kind == "random" and not new_people and not max_movies and not max_users:
         n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
         n_people = held = 0
     else:
@@ -159,6 +178,8 @@ else:
     state.put(state.SEED, int(seed))
     state.put(state.SPLIT, split_kind)
     state.put(state.NEW_PEOPLE, int(new_people))
+    state.put(state.MAX_MOVIES, int(max_movies))
+    state.put(state.MAX_USERS, int(max_users))
     st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**"
                + (f"; **{n_people:,}** new people held out with their {held:,} ratings."
                   if n_people else "."))

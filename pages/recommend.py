@@ -54,7 +54,7 @@ st.write(f"Suggestions from run **{run.run_id}** ({run.model_name} on "
          f"{run.data_config.dataset}). Pick another on the Train page.")
 if run.synthetic:
     st.warning("This run learned from **synthetic** data: titles and tastes are made up.")
-views.people_quality(state.quality(run.run_id).get("people"))
+views.people_quality(state.quality(run.run_id).get("people"), model=run.model_name)
 
 
 def _widget(prefix: str, movie_id: int) -> str:

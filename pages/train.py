@@ -49,6 +49,8 @@ def apply_preset(preset_name: str) -> None:
     state.put(state.SEED, preset.data.seed)
     state.put(state.SPLIT, preset.data.split)
     state.put(state.NEW_PEOPLE, preset.data.new_people)
+    state.put(state.MAX_MOVIES, preset.data.max_movies)
+    state.put(state.MAX_USERS, preset.data.max_users)
     state.put("train_model", preset.model)
     spec = get_model_spec(preset.model)
     values = {**to_dict(spec.config_cls()), **dict(preset.model_settings)}
@@ -81,6 +83,10 @@ held_out = {"leave-one-out": "each user's latest rating held out (a random one w
 st.write(f"Data: **{data_config.dataset}**, {data_config.fraction:.0%} of the ratings, "
          f"{held_out}, seed {data_config.seed}"
          + (f", {data_config.new_people:,} new people held out" if data_config.new_people
+            else "")
+         + (f", the {data_config.max_movies:,} most rated movies" if data_config.max_movies
+            else "")
+         + (f", {data_config.max_users:,} people drawn at random" if data_config.max_users
             else "") + ".")
 state.link("data", "Change the data")
 

@@ -3,7 +3,9 @@ pages share. Pages read and write state only through this module."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -26,7 +28,10 @@ if TYPE_CHECKING:  # torch and scikit-learn load in the background (see warm_up)
     from movierec.jobs import JobManager
     from movierec.runs import Run, RunStore
 
-HEAVY_MODULES = ("movierec.jobs", "movierec.inference", "movierec.embeddings")
+# torch._dynamo: the first optimiser of a process (the fold-in warm-up) imports it, 1.5 s.
+# Version of the Data page's numbers kept in the cache dir (raise it when they change).
+STATS_VERSION = 1
+HEAVY_MODULES = ("movierec.jobs", "movierec.inference", "movierec.embeddings", "torch._dynamo")
 
 # --- pages ------------------------------------------------------------------------------------
 PAGES = {
@@ -68,6 +73,8 @@ TEST_SIZE = "test_size"        # share held out
 SEED = "seed"                  # seed of chop, split and training
 SPLIT = "split"                # random or leave-one-out
 NEW_PEOPLE = "new_people"      # people held out of training for the new-person protocol
+MAX_MOVIES = "max_movies"      # keep the ratings of the N most rated movies (0: all)
+MAX_USERS = "max_users"        # keep the ratings of N random people (0: all)
 RUN_ID = "run_id"              # the selected run
 COMPARE = "compare"            # runs overlaid on the Learning curves page
 JOB_KEY = "job_key"            # this session's current training job
@@ -79,7 +86,7 @@ IMPORTED = "imported_file"     # id of the ratings file last imported (not impor
 COMPARE_RUN = "compare_run"    # a second run whose suggestions Recommend shows beside
 
 DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0, SPLIT: "random",
-            NEW_PEOPLE: 0}
+            NEW_PEOPLE: 0, MAX_MOVIES: 0, MAX_USERS: 0}
 
 
 def get(key: str):
@@ -106,7 +113,8 @@ def data_config() -> DataConfig:
     """The data settings chosen on the Data page (validated)."""
     return DataConfig(dataset=get(DATASET), fraction=float(get(FRACTION)),
                       test_size=float(get(TEST_SIZE)), seed=int(get(SEED)),
-                      split=str(get(SPLIT)), new_people=int(get(NEW_PEOPLE)))
+                      split=str(get(SPLIT)), new_people=int(get(NEW_PEOPLE)),
+                      max_movies=int(get(MAX_MOVIES) or 0), max_users=int(get(MAX_USERS) or 0))
 
 
 def my_ratings(dataset: str) -> dict[int, float]:
@@ -172,8 +180,43 @@ def present(name: str) -> bool:
     return bool(source_stamp(name))
 
 
+_STATS_TABLES = ("stars", "per_user", "per_movie", "genres", "top")
+
+
+def _stats_file(name: str, location: str, stamp: tuple) -> Path:
+    key = hashlib.sha256(json.dumps([STATS_VERSION, name, location, stamp]).encode())
+    return paths.cache_dir() / "dashboard" / f"stats-{name}-{key.hexdigest()[:20]}.json"
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def _dataset_stats(name: str, location: str, stamp: tuple) -> dict:
+    """The Data page's numbers, computed once per version of the files and kept as JSON in the
+    cache dir: a server started afresh shows MovieLens 32M's page without reading its 32 million
+    ratings again."""
+    stored = _stats_file(name, location, stamp)
+    try:
+        doc = json.loads(stored.read_text())
+        return {**doc, **{t: pd.DataFrame(doc[t]) for t in _STATS_TABLES}}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    stats = _compute_stats(name, location)
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        partial = stored.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(json.dumps({**stats, **{t: stats[t].to_dict(orient="list")
+                                                   for t in _STATS_TABLES}}, default=_plain))
+        os.replace(partial, stored)
+    except OSError:
+        pass   # an unwritable cache dir: computed again after a restart
+    return stats
+
+
+def _plain(value):
+    """numpy scalars as Python numbers, for json."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _compute_stats(name: str, location: str) -> dict:
     ds = load_dataset(name, data_dir=location, allow_download=False)
     r = ds.ratings
     stars_given = r["rating"].to_numpy()

@@ -142,7 +142,8 @@ def map_quality(table: pd.DataFrame) -> None:
                    "page) learn maps that mean something.")
 
 
-def people_quality(table: pd.DataFrame | None, compact: bool = False) -> None:
+def people_quality(table: pd.DataFrame | None, compact: bool = False,
+                   model: str | None = None) -> None:
     """How good a run's suggestions are for someone new, in words: the new-person protocol's
     hits out of 10 after 3 (and 10) ratings against the most-rated list, and how varied they
     are; a plain warning when they are no better than that list."""
@@ -172,6 +173,8 @@ def people_quality(table: pd.DataFrame | None, compact: bool = False) -> None:
     say = st.warning if worse else st.info
     say(f"**How good are these suggestions?** Measured on {int(first['people'])} people this "
         f"run never saw: {text}"
-        + (" **That is no better than handing everyone the most-rated list**: this model "
-           "does not fit a newcomer's taste well; the `recommended` preset does." if worse
-           else ""))
+        + (" **That is no better than handing everyone the most-rated list**"
+           + (": on this data, where popularity explains most of what people rate, even the "
+              "newcomer model does not beat it." if model == "newcomer" else
+              ": this model does not fit a newcomer's taste well; the `recommended` preset "
+              "(the newcomer model) is built for it.") if worse else ""))
