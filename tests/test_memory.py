@@ -102,3 +102,12 @@ def test_cli_refuses_a_huge_layer_with_exit_2(monkeypatch, capsys):
     assert err.startswith("error: seednet on ") and "needs about" in err
     assert "16.0 GB available" in err and "Traceback" not in err
     assert RunStore().list() == []
+
+
+def test_32m_embedding_tables_that_cannot_fit_are_refused():
+    spec = get_model_spec("mf")
+    wide = spec.config({"dim": 4096})   # 288,533 rows x 4,097 floats, four copies with Adam
+    need = memory.estimate(spec, wide, *ML32M, 8192)
+    assert need.parameters + need.optimizer >= 4 * 288_533 * 4097 * 4
+    with pytest.raises(ConfigError, match="mf on 200,948 users x 87,585 movies needs about"):
+        memory.check_fits(spec, wide, *ML32M, 8192, torch.device("cpu"), available=16 * GB)
