@@ -305,9 +305,7 @@ def main() -> None:
         if not args.work:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    import torch
-    lines = [f"Machine: {machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}. "
-             "No GPU was lent to this task: no GPU figures.",
+    lines = [f"Machine: {machine()}. No GPU was lent to this task: no GPU figures.",
              "Data: `synthesize --like ml-32m` (synthetic, MovieLens 32M's sizes), read "
              "through the same parser as the real release; the torchrun rows use the real "
              "ML-1M.", "",
