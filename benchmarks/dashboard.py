@@ -51,6 +51,26 @@ def wait_idle(tab, timeout: float = 120.0) -> None:
     raise TimeoutError("the app did not settle")
 
 
+def start_app(env: dict, launcher: list[str]) -> tuple[subprocess.Popen, int]:
+    """Start the dashboard (``python LAUNCHER``) on a free local port; returns once it listens.
+    The caller terminates the process."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, *launcher, "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, port
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit("the dashboard did not start") from None
+            time.sleep(0.2)
+
+
 def timed(tab, action, ready) -> float:
     start = time.perf_counter()
     action()
@@ -128,22 +148,10 @@ def main() -> None:
             run_id = RunStore(runs_dir).resolve("latest")
         lib = library_timings(runs_dir, run_id)
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
         launcher = ["-m", "ui.launch"] if args.launcher == "make-run" else \
             ["-m", "streamlit", "run", "app.py"]
-        server = subprocess.Popen(
-            [sys.executable, *launcher, "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server, port = start_app(env, launcher)
         try:
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
                     "--no-sandbox", "--disable-background-networking", "--disable-gpu"])

@@ -21,7 +21,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from core import data_dir, write_section  # noqa: E402 - benchmarks/core.py
-from dashboard import CHROMIUM, wait_idle  # noqa: E402 - benchmarks/dashboard.py
+from dashboard import CHROMIUM, start_app, wait_idle  # noqa: E402 - benchmarks/dashboard.py
 from peers import machine  # noqa: E402 - benchmarks/peers.py
 
 NAME = "synthetic-32m"
@@ -117,22 +116,10 @@ def pages(env: dict, rows: list, restarted: bool = False) -> None:
     the Data page, on a server started again (its numbers then come from the cache dir)."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "ui.launch", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, port = start_app(env, ["-m", "ui.launch"])
     shots = Path(env["MOVIEREC_HOME"]) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     try:
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--disable-background-networking", "--disable-gpu"])

@@ -246,7 +246,7 @@ def install_zip(zip_path: Path, data_dir: Path, release: Release | None = None) 
                 _extract_member(zf, info, target, zip_path.name)
             _check_parses(release, staging, zip_path.name)
             final = data_dir / release.name
-            _replace_dir(staging, final)
+            replace_dir(staging, final)
             staging = None
             return final
         finally:
@@ -288,7 +288,7 @@ def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, zi
         raise DataError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
-def _replace_dir(new: Path, final: Path) -> None:
+def replace_dir(new: Path, final: Path) -> None:
     """Put folder ``new`` at ``final``, replacing an old one by renames (never half-written)."""
     old = None
     if final.exists():

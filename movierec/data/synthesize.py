@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from movierec.data.catalog import RELEASES, is_folder_name
 from movierec.data.demo import TITLE_ADJECTIVES, TITLE_NOUNS
+from movierec.data.download import replace_dir
 from movierec.data.parsers import CSV_MOVIES_HEADER, CSV_RATINGS_HEADER
 from movierec.data.sources import SYNTHETIC_MARKER
 from movierec.errors import ConfigError, DataError
@@ -399,7 +400,6 @@ def synthesize(out: str | os.PathLike, n_users: int, n_movies: int, n_ratings: i
         staging.mkdir()
     except OSError as exc:
         raise DataError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
-    old = None
     try:
         write_ratings_csv(data, staging / "ratings.csv")
         with open(staging / "movies.csv", "w", newline="", encoding="utf-8") as fh:
@@ -409,24 +409,13 @@ def synthesize(out: str | os.PathLike, n_users: int, n_movies: int, n_ratings: i
         (staging / SYNTHETIC_MARKER).write_text(
             marker_text(n_users, n_movies, n_ratings, seed, like), encoding="utf-8")
         check_out(out, force)     # again: something may have appeared there meanwhile
-        if out.is_dir():
-            old = out.with_name(f".{out.name}.old-{staging.name.rsplit('-', 1)[-1]}")
-            out.rename(old)
-        try:
-            staging.rename(out)
-        except OSError:
-            if old is not None:
-                old.rename(out)
-                old = None
-            raise
+        replace_dir(staging, out)
         staging = None
     except OSError as exc:
         raise DataError(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return {"path": str(out), "name": out.name, "users": n_users, "movies": n_movies,
             "ratings": n_ratings, "seed": seed, "like": like,
             "seconds": round(time.perf_counter() - began, 3)}
