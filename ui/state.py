@@ -3,21 +3,19 @@ pages share. Pages read and write state only through this module."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from movierec import paths
 from movierec.config import DataConfig
 from movierec.data import RELEASES, Release, load_dataset
+from movierec.data.loader import load_stats
 from movierec.data.sources import SYNTHETIC_MARKER, custom_folders, find_release, locate
 from movierec.errors import MovieRecError
 
@@ -29,8 +27,6 @@ if TYPE_CHECKING:  # torch and scikit-learn load in the background (see warm_up)
     from movierec.runs import Run, RunStore
 
 # torch._dynamo: the first optimiser of a process (the fold-in warm-up) imports it, 1.5 s.
-# Version of the Data page's numbers kept in the cache dir (raise it when they change).
-STATS_VERSION = 1
 HEAVY_MODULES = ("movierec.jobs", "movierec.inference", "movierec.embeddings", "torch._dynamo")
 
 # --- pages ------------------------------------------------------------------------------------
@@ -180,100 +176,9 @@ def present(name: str) -> bool:
     return bool(source_stamp(name))
 
 
-_STATS_TABLES = ("stars", "per_user", "per_movie", "genres", "top")
-
-
-def _stats_file(name: str, location: str, stamp: tuple) -> Path:
-    key = hashlib.sha256(json.dumps([STATS_VERSION, name, location, stamp]).encode())
-    return paths.cache_dir() / "dashboard" / f"stats-{name}-{key.hexdigest()[:20]}.json"
-
-
 @st.cache_data(show_spinner=False, max_entries=4)
 def _dataset_stats(name: str, location: str, stamp: tuple) -> dict:
-    """The Data page's numbers, computed once per version of the files and kept as JSON in the
-    cache dir: a server started afresh shows MovieLens 32M's page without reading its 32 million
-    ratings again."""
-    stored = _stats_file(name, location, stamp)
-    try:
-        doc = json.loads(stored.read_text())
-        return {**doc, **{t: pd.DataFrame(doc[t]) for t in _STATS_TABLES}}
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    stats = _compute_stats(name, location)
-    try:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        partial = stored.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text(json.dumps({**stats, **{t: stats[t].to_dict(orient="list")
-                                                   for t in _STATS_TABLES}}, default=_plain))
-        os.replace(partial, stored)
-    except OSError:
-        pass   # an unwritable cache dir: computed again after a restart
-    return stats
-
-
-def _plain(value):
-    """numpy scalars as Python numbers, for json."""
-    return value.item() if hasattr(value, "item") else str(value)
-
-
-def _compute_stats(name: str, location: str) -> dict:
-    ds = load_dataset(name, data_dir=location, allow_download=False)
-    r = ds.ratings
-    stars_given = r["rating"].to_numpy()
-    # Counted with bincount over the ids (32M ratings in about a second); pandas' value_counts
-    # and groupby took four.
-    user_ids, user_counts = _id_counts(r["user_id"].to_numpy())
-    movie_ids, movie_counts, star_sums = _id_counts(r["movie_id"].to_numpy(), stars_given)
-    per_user = _long_tail(np.sort(user_counts)[::-1])
-    per_movie = _long_tail(np.sort(movie_counts)[::-1])
-    halves, star_counts = _id_counts(np.rint(stars_given * 2).astype(np.int64))
-    genres = ds.movies.explode("genres")["genres"].dropna().value_counts()
-    most = np.argsort(-movie_counts, kind="stable")[:20]
-    top = ds.movies.set_index("movie_id").reindex(movie_ids[most])
-    top = pd.DataFrame({"movie_id": movie_ids[most], "title": top["title"].fillna("").to_numpy(),
-                        "genres": [", ".join(g) if isinstance(g, list) else ""
-                                   for g in top["genres"]],
-                        "n_ratings": movie_counts[most].astype(np.int64),
-                        "mean_rating": star_sums[most] / movie_counts[most]})
-    n_u, n_m, n_r = len(user_ids), len(movie_ids), len(r)
-    summary = {"dataset": ds.name, "synthetic": ds.synthetic, "users": n_u, "movies": n_m,
-               "ratings": n_r, "density": n_r / (n_u * n_m),
-               "mean_rating": float(stars_given.mean(dtype=np.float64)),
-               "rating_scale": list(ds.rating_scale)}
-    return {
-        "summary": summary,
-        "stars": pd.DataFrame({"stars": halves / 2.0, "ratings": star_counts}),
-        "per_user": per_user, "per_movie": per_movie,
-        "genres": pd.DataFrame({"genre": genres.index.astype(str),
-                                "movies": genres.to_numpy()}),
-        "top": top,
-        "source": ds.source,
-    }
-
-
-def _id_counts(ids: np.ndarray, weights: np.ndarray | None = None) -> tuple:
-    """The distinct ``ids`` (ascending), how often each occurs and, with ``weights``, the sum
-    of its weights: by bincount where the ids are small, else by np.unique."""
-    ids = np.asarray(ids, dtype=np.int64)
-    if len(ids) and 0 <= ids.min() and ids.max() < 50_000_000:
-        counts = np.bincount(ids)
-        present = np.flatnonzero(counts)
-        found = (present, counts[present])
-        if weights is not None:
-            found += (np.bincount(ids, weights=weights.astype(np.float64))[present],)
-        return found
-    present, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
-    if weights is None:
-        return present, counts
-    return present, counts, np.bincount(inverse, weights=weights.astype(np.float64))
-
-
-def _long_tail(counts, points: int = 200) -> pd.DataFrame:
-    """Sorted counts (descending) at about ``points`` log-spaced ranks: the curve's shape without
-    shipping every user or movie to the browser."""
-
-    ranks = np.unique(np.geomspace(1, len(counts), points).round().astype(int))
-    return pd.DataFrame({"rank": ranks, "ratings": counts[ranks - 1]})
+    return load_stats(name, data_dir=location)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

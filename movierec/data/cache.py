@@ -14,11 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from movierec.data import stats
 from movierec.data.dataset import Dataset
 from movierec.data.sources import Source
 
 PARSER_VERSION = 1
 TABLES = ("ratings", "movies", "users")
+STATS_FILE = "stats.json"   # the Data page's numbers (movierec.data.stats), written with the rest
 # An entry is ``<dataset name>-<key>``: the stale entries of ``ml-1m`` are ``ml-1m-`` and a key,
 # never another dataset whose name starts alike (a custom ``ml-1m-small``).
 _KEY = re.compile(r"[0-9a-f]{20}")
@@ -86,6 +88,7 @@ def save_cached(dataset: Dataset, source: Source, cache_dir: Path) -> Path | Non
                 "rating_scale": list(dataset.rating_scale), "tables": written,
                 "parser_version": PARSER_VERSION, "synthetic": dataset.synthetic}
         (staging / "meta.json").write_text(json.dumps(meta))
+        (staging / STATS_FILE).write_text(stats.to_json(stats.dataset_stats(dataset)))
         for stale in cache_dir.glob(f"{dataset.name}-*"):
             if stale.name != entry.name and _KEY.fullmatch(stale.name[len(dataset.name) + 1:]):
                 shutil.rmtree(stale, ignore_errors=True)
@@ -100,3 +103,24 @@ def save_cached(dataset: Dataset, source: Source, cache_dir: Path) -> Path | Non
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_cached_stats(source: Source, cache_dir: Path) -> dict | None:
+    """The numbers :func:`~movierec.data.stats.dataset_stats` gave when ``source`` was parsed,
+    or None (no cache entry, or one written before they were kept)."""
+    try:
+        return stats.from_json((_entry(source, cache_dir) / STATS_FILE).read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_cached_stats(source: Source, cache_dir: Path, numbers: dict) -> None:
+    """Keep ``numbers`` in ``source``'s cache entry (when there is one and it is writable)."""
+    try:
+        entry = _entry(source, cache_dir)
+        if (entry / "meta.json").is_file():
+            partial = entry / f".{STATS_FILE}.{os.getpid()}"
+            partial.write_text(stats.to_json(numbers))
+            os.replace(partial, entry / STATS_FILE)
+    except OSError:
+        pass

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from movierec import paths
-from movierec.data.cache import load_cached, save_cached
+from movierec.data import stats
+from movierec.data.cache import load_cached, load_cached_stats, save_cached, save_cached_stats
 from movierec.data.catalog import DEFAULT_DATASET, RELEASES
 from movierec.data.dataset import Dataset
 from movierec.data.demo import generate_demo
@@ -54,6 +55,33 @@ def load_dataset(name: str = DEFAULT_DATASET, *, data_dir: str | os.PathLike | N
         dataset = parse(source)
         save_cached(dataset, source, cdir)
     return dataset
+
+
+def load_stats(name: str = DEFAULT_DATASET, *, data_dir: str | os.PathLike | None = None,
+               cache_dir: str | os.PathLike | None = None) -> dict:
+    """The headline numbers and small tables of dataset ``name`` (see
+    :func:`~movierec.data.stats.dataset_stats`): kept with its parsed cache, else computed from
+    the data (parsing it if needed, never downloading) and kept.
+
+    Raises:
+        DataError: as :func:`load_dataset` with ``allow_download=False``.
+    """
+    ddir = paths.data_dir(data_dir)
+    release = find_release(name, ddir)
+    if release.synthetic:
+        return stats.dataset_stats(generate_demo())
+    source = locate(release, ddir)
+    cdir = paths.cache_dir(cache_dir)
+    found = load_cached_stats(source, cdir) if source is not None else None
+    if found is None:
+        dataset = load_dataset(name, data_dir=ddir, cache_dir=cdir, allow_download=False)
+        source = source or locate(release, ddir)
+        found = load_cached_stats(source, cdir) if source is not None else None
+        if found is None:
+            found = stats.dataset_stats(dataset)
+            if source is not None:
+                save_cached_stats(source, cdir, found)
+    return found
 
 
 def dataset_status(data_dir: str | os.PathLike | None = None) -> list[dict]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -348,15 +347,3 @@ def test_presets_fill_the_forms_and_the_data_page_holds_people_out(preset):
     no_exception(data.run())
     assert "**100** new people held out with their" in texts(data)
 
-
-def test_data_page_numbers_are_kept_in_the_cache_dir(monkeypatch):
-    from movierec import paths
-    from ui import state
-    first = state.dataset_stats("demo")
-    assert list((paths.cache_dir() / "dashboard").glob("stats-demo-*.json"))
-    state._dataset_stats.clear()   # as after a restart of the server
-    monkeypatch.setattr(state, "_compute_stats", lambda *a: pytest.fail("computed again"))
-    again = state.dataset_stats("demo")
-    assert again["summary"] == first["summary"]
-    for table in ("stars", "per_user", "per_movie", "genres", "top"):
-        pd.testing.assert_frame_equal(again[table], first[table], check_dtype=False)
