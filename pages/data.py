@@ -26,7 +26,7 @@ state.put("data_dataset_select", state.get(state.DATASET))
 name = st.selectbox("Dataset", names, format_func=state.dataset_label, key="data_dataset_select",
                     on_change=lambda: state.put(state.DATASET, state.get("data_dataset_select")))
 release = state.release(name)
-st.caption(release.note)
+st.caption(state.dataset_note(name))
 
 if not state.present(name):
     st.warning(f"**{name}** is not in the data folder `{state.data_dir()}` yet.")

@@ -382,10 +382,27 @@ def dataset_label(name: str) -> str:
         found = release(name)
     except MovieRecError:
         return f"{name} · not here"
-    synthetic = found.synthetic or (found.custom
-                                    and (data_dir() / name / SYNTHETIC_MARKER).is_file())
-    mark = "synthetic" if synthetic else ("here" if present(name) else "not here")
-    return f"{name} · {found.title} · {mark}"
+    mark = "synthetic" if is_synthetic(name) else ("here" if present(name) else "not here")
+    title = "your folder" if found.custom else found.title
+    return f"{name} · {title} · {mark}"
+
+
+def is_synthetic(name: str) -> bool:
+    """Whether dataset ``name`` is generated: ``demo``, or a folder ``synthesize`` wrote."""
+    try:
+        found = release(name)
+    except MovieRecError:
+        return False
+    return found.synthetic or (found.custom and (data_dir() / name / SYNTHETIC_MARKER).is_file())
+
+
+def dataset_note(name: str) -> str:
+    """One line on what dataset ``name`` is, for the Data page."""
+    found = release(name)
+    if found.custom and is_synthetic(name):
+        return (f"Synthetic: the folder {name}/ of the data dir, written by `python -m movierec "
+                "synthesize` (see its SYNTHETIC.md).")
+    return found.note
 
 
 def env_note() -> str:
