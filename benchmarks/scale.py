@@ -150,8 +150,8 @@ def pages(env: dict, rows: list, restarted: bool = False) -> None:
                       "numbers kept in the cache dir)", pick_dataset=True)
                 browser.close()
                 return
-            visit("Data", "32,000,204", "Data page: 32M's numbers and charts (first visit ever: "
-                  "parsed cache, numbers computed)", pick_dataset=True)
+            visit("Data", "32,000,204", "Data page: 32M's numbers and charts, first visit to a "
+                  "fresh server (numbers kept when the data was parsed)", pick_dataset=True)
             visit("Train", "Parameters", "Train page (form, diagram, runs list)")
             visit("Learning curves", "Final metrics", "Learning curves page")
             visit("Explore", "movies shown", "Explore page, map of the 20,000 most rated stored")
