@@ -129,7 +129,8 @@ def pages(env: dict, rows: list, restarted: bool = False) -> None:
             tab.locator("h1").first.wait_for()
             wait_idle(tab, 300)
 
-            def visit(title: str, ready: str, label: str, pick_dataset: bool = False) -> None:
+            def visit(title: str, ready: str, label: str, pick_dataset: bool = False,
+                      count: tuple[str, int] | None = None) -> None:
                 start = time.perf_counter()
                 tab.locator("[data-testid=stSidebarNav] a", has_text=title).click()
                 tab.get_by_role("heading", name=title, exact=True).wait_for()
@@ -140,6 +141,8 @@ def pages(env: dict, rows: list, restarted: bool = False) -> None:
                     tab.get_by_role("option", name=NAME, exact=False).first.click()
                     start = time.perf_counter()
                 tab.get_by_text(ready).first.wait_for()
+                if count is not None:   # (selector, how many): until the last of them is drawn
+                    tab.locator(count[0]).nth(count[1] - 1).wait_for()
                 wait_idle(tab, 300)
                 rows.append((label, time.perf_counter() - start, "<= 5 s"))
                 tab.screenshot(path=str(shots / f"{title.lower().replace(' ', '-')}.png"),
@@ -155,7 +158,8 @@ def pages(env: dict, rows: list, restarted: bool = False) -> None:
             visit("Train", "Parameters", "Train page (form, diagram, runs list)")
             visit("Learning curves", "Final metrics", "Learning curves page")
             visit("Explore", "movies shown", "Explore page, map of the 20,000 most rated stored")
-            visit("Recommend", "Popular picks to start with", "Recommend page")
+            visit("Recommend", "Popular picks to start with", "Recommend page (with its 12 "
+                  "popular picks to rate)", count=("[data-testid=stSlider]", 12))
             start = time.perf_counter()
             tab.get_by_label("Search by title").fill("midnight promise")
             tab.get_by_label("Search by title").press("Enter")
