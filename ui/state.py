@@ -16,7 +16,7 @@ from movierec import paths
 from movierec.config import DataConfig
 from movierec.data import RELEASES, Release, load_dataset
 from movierec.data.loader import load_stats
-from movierec.data.sources import SYNTHETIC_MARKER, custom_folders, find_release, locate
+from movierec.data.sources import custom_folders, find_release, is_synthetic_folder, locate
 from movierec.errors import MovieRecError
 
 if TYPE_CHECKING:  # torch and scikit-learn load in the background (see warm_up)
@@ -393,7 +393,7 @@ def is_synthetic(name: str) -> bool:
         found = release(name)
     except MovieRecError:
         return False
-    return found.synthetic or (found.custom and (data_dir() / name / SYNTHETIC_MARKER).is_file())
+    return found.synthetic or (found.custom and is_synthetic_folder(data_dir() / name))
 
 
 def dataset_note(name: str) -> str:

@@ -17,6 +17,12 @@ MAX_MEMBER_BYTES = 2 * 1024**3
 SYNTHETIC_MARKER = "SYNTHETIC.md"
 
 
+def is_synthetic_folder(folder: Path) -> bool:
+    """Whether ``folder`` was written by ``python -m movierec synthesize`` (it holds
+    :data:`SYNTHETIC_MARKER`)."""
+    return (Path(folder) / SYNTHETIC_MARKER).is_file()
+
+
 class Source:
     """The files of one release, in a folder or inside a zip.
 
@@ -37,8 +43,8 @@ class Source:
 
     @property
     def synthetic(self) -> bool:
-        """True for a folder marked as generated (it holds :data:`SYNTHETIC_MARKER`)."""
-        return not self.is_zip and (self.path / SYNTHETIC_MARKER).is_file()
+        """True for a folder marked as generated (see :func:`is_synthetic_folder`)."""
+        return not self.is_zip and is_synthetic_folder(self.path)
 
     def local_path(self, name: str) -> Path | None:
         """File ``name`` on disk, or None inside a zip (then :meth:`read` it)."""
