@@ -119,13 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-save", action="store_true", help="do not save the run")
 
     p = sub.add_parser("evaluate", parents=[common],
-                       help="score a run: held-out ratings, top-N, new people, neighbours")
+                       help="score a run: held-out ratings, top-N, onboarding, new people, "
+                            "neighbours")
     p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
     p.add_argument("--given", default="3,5,10", metavar="K,...",
                    help="numbers of ratings the new people give (default 3,5,10)")
     p.add_argument("--references", default="most rated,item-kNN,EASE", metavar="NAME,...",
-                   help="reference recommenders beside the run in the new-person protocol "
-                        "(default: most rated,item-kNN,EASE; 'none' for none)")
+                   help="reference recommenders beside the run in the onboarding and "
+                        "new-person protocols (default: most rated,item-kNN,EASE; 'none' for "
+                        "none)")
     p.add_argument("--ncf", metavar="FILE",
                    help="only the NCF paper's exact top-N test: HR@10 and NDCG@10 on the "
                         "candidates of this test.negative file (lines: user, held-out movie, "
@@ -136,13 +138,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", action="extend", nargs="+", default=[], metavar="MOVIE_ID=STARS",
                    help="a rating of the new person, e.g. --rate 2571=5 1=4")
     p.add_argument("--ratings-file", help="CSV with columns movie_id,rating")
+    p.add_argument("--skip", action="extend", nargs="+", default=[], type=_movie_id,
+                   metavar="MOVIE_ID", help="a movie the person was shown and skipped (never "
+                                            "suggested; models that learn from skips use it)")
     p.add_argument("--people", metavar="FILE",
-                   help="CSV with columns person,movie_id,rating: suggestions for each person")
+                   help="CSV with columns person,movie_id,rating (an empty rating: shown and "
+                        "skipped): suggestions for each person")
     p.add_argument("--top", type=int, default=10, help="how many suggestions (default 10)")
     p.add_argument("--min-ratings", type=int, default=10,
                    help="skip movies with fewer training ratings (default 10)")
     p.add_argument("--genre", action="append", default=[], help="only movies of this genre "
                                                                 "(repeatable)")
+
+    p = sub.add_parser("starters", parents=[common],
+                       help="the strip of movies a newcomer is asked to rate next")
+    p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
+    p.add_argument("--rate", action="extend", nargs="+", default=[], metavar="MOVIE_ID=STARS",
+                   help="a rating the person gave, e.g. --rate 2858=5 480=4")
+    p.add_argument("--skip", action="extend", nargs="+", default=[], type=_movie_id,
+                   metavar="MOVIE_ID", help="a movie the person was shown and skipped")
+    p.add_argument("--people", metavar="FILE",
+                   help="CSV with columns person,movie_id,rating (an empty rating: shown and "
+                        "skipped; an empty movie_id: a person with no answers yet): the next "
+                        "strip of each person")
+    p.add_argument("--top", type=int, default=12, help="movies on the strip (default 12)")
 
     p = sub.add_parser("similar", parents=[common], help="movies closest in embedding space")
     p.add_argument("--run", required=True, help="run id, unique prefix, or 'latest'")
@@ -184,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace --out when it holds a synthetic dataset (never other data)")
     return parser
+
+
+def _movie_id(text: str) -> int:
+    """argparse type of a movie id."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a movie id is a whole number, got {text!r}") \
+            from None
 
 
 def _dataset_name(text: str) -> str:
@@ -519,7 +547,8 @@ def _measure(args, run, split, store) -> dict:
     from movierec.evaluation.report import measure_run, save_quality
 
     _say(args, "measuring neighbour quality"
-         + (f" and suggestions for {run.data_config.new_people} new people"
+         + (f" and suggestions for {run.data_config.new_people} new people (strips and random "
+            "ratings)"
             if split.people is not None else "") + "...")
     bar, update = _quality_progress(args)
     notes: dict[str, str] = {}
@@ -591,7 +620,8 @@ def cmd_evaluate(args) -> int:
     finally:
         bar.close()
     if data.people is None:
-        notes["people"] = ("this run trained on every user (train with --new-people 600 to "
+        for name in ("onboarding", "people"):
+            notes[name] = ("this run trained on every user (train with --new-people 600 to "
                            "hold some out)")
     doc = {"run_id": run.run_id, "model": run.model_name, "dataset": run.data_config.dataset,
            "split": run.data_config.split, "n_test": len(data.test),
@@ -600,6 +630,8 @@ def cmd_evaluate(args) -> int:
            "ndcg10": ranking["ndcg10"], "ranking_users": ranking["n_users"],
            "ranking_candidates": "sampled" if data.candidates is None else "test.negative",
            **baselines,
+           "onboarding": quality["onboarding"].to_dict(orient="records")
+           if "onboarding" in quality else None,
            "new_people": quality["people"].to_dict(orient="records")
            if "people" in quality else None,
            "neighbours": quality["neighbours"].to_dict(orient="records")
@@ -654,52 +686,57 @@ def _read_ratings_file(path: str) -> dict[int, float]:
     return read_person_ratings(_read_file(path, MAX_BYTES), path)
 
 
+def _read_people_file(args, run):
+    from movierec.person import MAX_PEOPLE_BYTES, read_people
+
+    return read_people(_read_file(args.people, MAX_PEOPLE_BYTES), args.people, run.rating_scale)
+
+
+def _known_answers(args, run, person, answers) -> tuple[dict[int, float], list[int], list[int]]:
+    """A person's ratings and skips of movies the run knows, and the ids it does not (said on
+    stderr)."""
+    rated = {m: s for m, s in answers.rated.items() if m in run.item_ids}
+    skipped = [m for m in answers.skipped if m in run.item_ids]
+    ignored = sorted(set(answers.rated) - set(rated) | set(answers.skipped) - set(skipped))
+    if ignored:
+        _say(args, f"person {person}: movie(s) {', '.join(map(str, ignored[:5]))} unknown to "
+                   f"run {run.run_id}, left out")
+    return rated, skipped, ignored
+
+
 def _recommend_people(args) -> int:
     """``recommend --people FILE``: everyone's suggestions, each as ``recommend`` makes them;
     a person's movies that the run does not know are left out (and listed)."""
     from movierec.inference import recommend
-    from movierec.person import MAX_PEOPLE_BYTES, read_people_ratings
     from movierec.runs import RunStore
 
     run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
-    people = read_people_ratings(_read_file(args.people, MAX_PEOPLE_BYTES), args.people,
-                                 run.rating_scale)
+    people = _read_people_file(args, run)
     doc, lines = [], []
-    for person, rated in people.items():
-        known = {m: s for m, s in rated.items() if m in run.item_ids}
-        ignored = sorted(set(rated) - set(known))
+    for person, answers in people.items():
+        rated, skipped, ignored = _known_answers(args, run, person, answers)
         entry = {"person": person, "suggestions": []}
         if ignored:
             entry["ignored"] = ignored
-            _say(args, f"person {person}: movie(s) {', '.join(map(str, ignored[:5]))} "
-                       f"unknown to run {run.run_id}, left out")
-        if known:
-            result = recommend(run, known, top=args.top, min_ratings=args.min_ratings,
-                               genres=args.genre or None)
+        if rated or (skipped and run.model.uses_skips):
+            result = recommend(run, rated, top=args.top, min_ratings=args.min_ratings,
+                               genres=args.genre or None, skipped=skipped)
             entry["suggestions"] = result.to_dict(orient="records")
-            lines.append(f"person {person} ({len(known)} ratings):\n"
+            lines.append(f"person {person} ({len(rated)} ratings, {len(skipped)} skipped):\n"
                          + _table(result, ["movie_id", "title", "genres", "predicted_rating"]))
         else:
-            entry["error"] = "none of this person's movies is known to the run"
+            entry["error"] = ("none of this person's movies is known to the run" if ignored
+                              else "this person has rated no movie yet")
             lines.append(f"person {person}: {entry['error']}")
         doc.append(entry)
     _emit(args, doc, "\n".join(lines))
     return 0
 
 
-def cmd_recommend(args) -> int:
-    from movierec.inference import recommend
-    from movierec.runs import RunStore
-
-    if args.people:
-        if args.rate or args.ratings_file:
-            raise ConfigError("--people gives everyone's ratings; drop --rate and "
-                              "--ratings-file")
-        return _recommend_people(args)
+def _rates(items: list[str]) -> dict[int, float]:
+    """``--rate MOVIE_ID=STARS`` values as ``{movie_id: stars}``."""
     rated: dict[int, float] = {}
-    if args.ratings_file:
-        rated.update(_read_ratings_file(args.ratings_file))
-    for item in args.rate:
+    for item in items:
         movie, sep, stars = item.partition("=")
         try:
             rated[int(movie)] = float(stars)
@@ -707,14 +744,62 @@ def cmd_recommend(args) -> int:
             raise ConfigError(f"--rate expects MOVIE_ID=STARS, got {item!r}") from None
         if not sep:
             raise ConfigError(f"--rate expects MOVIE_ID=STARS, got {item!r}")
+    return rated
+
+
+def cmd_recommend(args) -> int:
+    from movierec.inference import recommend
+    from movierec.runs import RunStore
+
+    if args.people:
+        if args.rate or args.ratings_file or args.skip:
+            raise ConfigError("--people gives everyone's answers; drop --rate, --skip and "
+                              "--ratings-file")
+        return _recommend_people(args)
+    rated: dict[int, float] = {}
+    if args.ratings_file:
+        rated.update(_read_ratings_file(args.ratings_file))
+    rated.update(_rates(args.rate))
     if not rated:
         raise ConfigError("give at least one rating with --rate MOVIE_ID=STARS or "
                           "--ratings-file")
     run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
     result = recommend(run, rated, top=args.top, min_ratings=args.min_ratings,
-                       genres=args.genre or None)
+                       genres=args.genre or None, skipped=args.skip)
     rows = result.to_dict(orient="records")
     _emit(args, rows, _table(result, ["movie_id", "title", "genres", "predicted_rating"]))
+    return 0
+
+
+def cmd_starters(args) -> int:
+    from movierec.runs import RunStore
+    from movierec.starters import Strip, check_answers
+
+    if args.top < 1:
+        raise ConfigError(f"--top must be at least 1, got {args.top}")
+    run = RunStore(getattr(args, "runs_dir", None)).load(args.run)
+    strip = Strip.for_run(run, args.top)
+    columns = ["movie_id", "title", "year", "genres", "n_ratings"]
+    if args.people:
+        if args.rate or args.skip:
+            raise ConfigError("--people gives everyone's answers; drop --rate and --skip")
+        doc, lines = [], []
+        for person, answers in _read_people_file(args, run).items():
+            rated, skipped, ignored = _known_answers(args, run, person, answers)
+            shown = strip.next_movies(rated, skipped, args.top)
+            entry = {"person": person, "starters": shown[columns].to_dict(orient="records")}
+            if ignored:
+                entry["ignored"] = ignored
+            doc.append(entry)
+            lines.append(f"person {person} ({len(rated)} ratings, {len(skipped)} skipped):\n"
+                         + _table(shown, ["movie_id", "title", "n_ratings"]))
+        _emit(args, doc, "\n".join(lines))
+        return 0
+    rated = _rates(args.rate)
+    check_answers(run, rated, args.skip)
+    shown = strip.next_movies(rated, args.skip, args.top)
+    _emit(args, shown[columns].to_dict(orient="records"),
+          _table(shown, ["movie_id", "title", "genres", "n_ratings"]))
     return 0
 
 
@@ -795,7 +880,8 @@ def cmd_models(args) -> int:
 
 
 COMMANDS = {"datasets": cmd_datasets, "download": cmd_download, "train": cmd_train,
-            "evaluate": cmd_evaluate, "recommend": cmd_recommend, "similar": cmd_similar,
+            "evaluate": cmd_evaluate, "recommend": cmd_recommend, "starters": cmd_starters,
+            "similar": cmd_similar,
             "embeddings": cmd_embeddings, "runs": cmd_runs, "models": cmd_models,
             "synthesize": cmd_synthesize}
 

@@ -17,7 +17,7 @@ from movierec.runs import Run
 
 
 def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
-            max_iter: int = 20) -> torch.Tensor:
+            max_iter: int = 20, skipped=None) -> torch.Tensor:
     """Fit a user vector for a new person from their ratings, every model parameter frozen.
 
     Models that encode a person directly (:meth:`Recommender.person_vector`) give it at once.
@@ -30,17 +30,23 @@ def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
         model: a trained model.
         item_idx: the rated movies' table positions.
         ratings: their stars (on the model's scale).
+        skipped: table positions of movies the person was shown and skipped, for models that
+            learn from that (the others ignore it).
     Returns:
         The user vector (``(D,)``), usable with ``model.score_vectors``.
     """
     items = torch.as_tensor(np.asarray(item_idx), dtype=torch.long)
     stars = torch.as_tensor(np.asarray(ratings, dtype=np.float32))
-    if items.ndim != 1 or len(items) == 0 or len(items) != len(stars):
-        raise ConfigError("fold-in needs one rating per rated movie, and at least one")
+    if items.ndim != 1 or len(items) != len(stars):
+        raise ConfigError("fold-in needs one rating per rated movie")
     with torch.no_grad():
-        direct = model.person_vector(items, stars)
-    if direct is not None:   # a model that encodes people straight from their ratings
+        direct = model.person_vector(
+            items, stars, None if skipped is None else
+            torch.as_tensor(np.asarray(skipped, dtype=np.int64)))
+    if direct is not None:   # a model that encodes people straight from their answers
         return direct
+    if len(items) == 0:
+        raise ConfigError("fold-in needs at least one rating")
     was_training = model.training
     model.eval()
     try:
@@ -71,9 +77,13 @@ def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
         model.train(was_training)
 
 
-def _rated_positions(run: Run, rated: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
-    if not rated:
-        raise ConfigError("rate at least one movie first")
+def rated_positions(run: Run, rated: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Table positions and stars of ``rated`` (``{movie_id: stars}``).
+
+    Raises:
+        ConfigError: a star off the run's scale. UnknownIdError: a movie the run does not
+            know.
+    """
     scale = run.rating_scale
     ids = np.fromiter((int(m) for m in rated), dtype=np.int64, count=len(rated))
     stars = np.fromiter((float(s) for s in rated.values()), dtype=np.float32, count=len(rated))
@@ -89,12 +99,13 @@ def _rated_positions(run: Run, rated: Mapping[int, float]) -> tuple[np.ndarray, 
     return positions, stars
 
 
-def person_scores(run: Run, positions: np.ndarray, stars: np.ndarray) \
-        -> tuple[np.ndarray, np.ndarray]:
+def person_scores(run: Run, positions: np.ndarray, stars: np.ndarray,
+                  skipped: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every movie's ranking score and predicted stars (NaN for models that only rank) for a
-    new person who gave ``stars`` to the movies at table ``positions``."""
+    new person who gave ``stars`` to the movies at table ``positions`` (and skipped those at
+    ``skipped``)."""
     model = run.model
-    vec = fold_in(model, positions, stars)
+    vec = fold_in(model, positions, stars, skipped=skipped)
     with torch.no_grad():
         out = model.score_all(vec[None, :])[0]
         score = model.ranking_score(out).cpu().numpy()
@@ -111,7 +122,7 @@ def top_positions(score: np.ndarray, keep: np.ndarray, top: int) -> np.ndarray:
 
 
 def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: int = 10,
-              genres: list[str] | None = None) -> pd.DataFrame:
+              genres: list[str] | None = None, skipped=()) -> pd.DataFrame:
     """Top unrated movies for a new person who gave ``rated`` (``{movie_id: stars}``).
 
     Args:
@@ -119,18 +130,27 @@ def recommend(run: Run, rated: Mapping[int, float], top: int = 10, min_ratings: 
         top: how many to return.
         min_ratings: skip movies with fewer training ratings (their scores are guesses).
         genres: keep only movies having at least one of these genres.
+        skipped: movie ids the person was shown and skipped ("haven't seen it"): models that
+            learn from skips use them, and none is suggested. Ids the run does not know are
+            ignored.
     Returns:
         Rows ``movie_id``, ``title``, ``year``, ``genres``, ``predicted_rating`` (NaN for models
         that rank rather than predict stars), ``score`` (what the list is sorted by),
-        ``n_ratings``, best first; never a movie in ``rated``.
+        ``n_ratings``, best first; never a movie in ``rated`` or ``skipped``.
     """
     if top < 1:
         raise ConfigError(f"top must be at least 1, got {top}")
-    positions, stars = _rated_positions(run, rated)
-    score, predicted = person_scores(run, positions, stars)
+    if not rated and not run.model.uses_skips:
+        raise ConfigError("rate at least one movie first")
+    positions, stars = rated_positions(run, rated)
+    skip_positions, known = run.item_ids.lookup(
+        np.fromiter((int(m) for m in skipped), dtype=np.int64))
+    skip_positions = np.setdiff1d(skip_positions[known], positions)
+    score, predicted = person_scores(run, positions, stars, skip_positions)
     table = run.movie_table()
     keep = (table["n_ratings"] >= max(min_ratings, 1)).to_numpy(copy=True)
     keep[positions] = False
+    keep[skip_positions] = False
     if genres:
         wanted = set(genres)
         keep &= np.fromiter((bool(wanted.intersection(g)) for g in table["genres"]), bool,
@@ -203,38 +223,6 @@ def because(run: Run, movie_ids, rated: Mapping[int, float],
     best_rank, best = place[:, asked].min(0)
     return [int(liked[b]) if r < close_rank else None
             for r, b in zip(best_rank.tolist(), best.tolist(), strict=True)]
-
-
-def starter_movies(run: Run, n: int = 12, exclude=(), close: int = 3) -> pd.DataFrame:
-    """Popular, varied movies for a newcomer to rate (as MovieLens does): the most rated
-    movies, at most two per distinctive genre, skipping any that is among the ``close``
-    nearest neighbours of one already picked (by the cosine of :func:`similar`, within the
-    popular pool), so that sequels do not crowd the strip.
-    """
-    from movierec.embeddings import distinctive_genre
-
-    table = run.movie_table()
-    table = table[~table["movie_id"].isin(list(exclude)) & (table["n_ratings"] > 0)]
-    table = table.sort_values("n_ratings", ascending=False, kind="stable").head(max(20 * n, 200))
-    table = table.assign(genre=distinctive_genre(table["genres"]))
-    with torch.no_grad():
-        emb = torch.nn.functional.normalize(run.model.item_embeddings().detach().float(), dim=1)
-        emb = emb[torch.as_tensor(run.item_ids.index(table["movie_id"].to_numpy()))].cpu()
-        sims = emb @ emb.T
-        sims.fill_diagonal_(-torch.inf)
-        nearest = torch.topk(sims, min(close, len(table) - 1), dim=1).indices.numpy()
-    near = np.zeros((len(table), len(table)), dtype=bool)     # near[a, b]: b is near a
-    near[np.arange(len(table))[:, None], nearest] = True
-    picked: list[int] = []
-    per_genre: dict[str, int] = {}
-    for position, genre in enumerate(table["genre"]):
-        if per_genre.get(genre, 0) >= 2 or near[picked, position].any():
-            continue
-        picked.append(position)
-        per_genre[genre] = per_genre.get(genre, 0) + 1
-        if len(picked) == n:
-            break
-    return table.iloc[picked].drop(columns="genre").reset_index(drop=True)
 
 
 _ARTICLE = re.compile(r"^(?P<name>.*?), (?P<article>the|a|an|les|la|le|l'|il|el|das|der|die)"

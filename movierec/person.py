@@ -1,6 +1,7 @@
 """A person's own ratings as a CSV file (``movie_id,rating``, other columns ignored): the
 Recommend page's export/import and ``recommend --ratings-file`` read it the same way; and many
-people's ratings in one file (``person,movie_id,rating``) for ``recommend --people``."""
+people's answers in one file (``person,movie_id,rating``, an empty rating for a movie shown and
+skipped) for ``recommend --people`` and ``starters --people``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from movierec.errors import DataError
 
@@ -93,30 +95,74 @@ def read_person_ratings(data: bytes, name: str, scale: tuple[float, ...] | None 
     return rated
 
 
-def read_people_ratings(data: bytes, name: str, scale: tuple[float, ...] | None = None) \
-        -> dict[str, dict[int, float]]:
-    """``{person: {movie_id: stars}}`` from a CSV with columns ``person,movie_id,rating``,
-    people in the order they first appear (``person`` is any label).
+@dataclass(frozen=True)
+class Answers:
+    """One person's answers: ``rated`` (``{movie_id: stars}``) and ``skipped`` (movie ids they
+    were shown and did not rate, in file order)."""
+
+    rated: dict[int, float] = field(default_factory=dict)
+    skipped: tuple[int, ...] = ()
+
+
+def read_people(data: bytes, name: str, scale: tuple[float, ...] | None = None) \
+        -> dict[str, Answers]:
+    """``{person: Answers}`` from a CSV with columns ``person,movie_id,rating``, people in the
+    order they first appear (``person`` is any label). A row with an empty rating is a movie
+    the person was shown and skipped; a row with an empty movie_id (and rating) only names the
+    person, who then has no answers yet.
 
     Raises:
-        DataError: as :func:`read_person_ratings` (a movie rated twice by the same person, a
-            row without a person), naming the file and line.
+        DataError: as :func:`read_person_ratings` (a movie rated or skipped twice by the same
+            person, a row without a person, a rating without a movie), naming the file and
+            line.
     """
-    people: dict[str, dict[int, float]] = {}
+    people: dict[str, tuple[dict[int, float], list[int]]] = {}
     for number, row in _csv_rows(data, name, ("person", "movie_id", "rating"),
                                  MAX_PEOPLE_BYTES, MAX_PEOPLE_ROWS):
-        person = row["person"]
+        person, movie, stars = row["person"], row["movie_id"], row["rating"]
         if not person:
             raise DataError(f"{name} line {number}: the person is missing")
-        movie_id, value = _rating(name, number, row["movie_id"], row["rating"], scale)
-        rated = people.setdefault(person, {})
-        if movie_id in rated:
-            raise DataError(f"{name} line {number}: person {person} rates movie {movie_id} a "
+        rated, skipped = people.setdefault(person, ({}, []))
+        if not movie:
+            if stars:
+                raise DataError(f"{name} line {number}: rating {stars} has no movie_id")
+            continue
+        if not stars:
+            try:
+                movie_id = int(movie)
+            except ValueError:
+                raise DataError(f"{name} line {number}: movie_id must be a whole number, got "
+                                f"{movie!r}") from None
+            value = None
+        else:
+            movie_id, value = _rating(name, number, movie, stars, scale)
+        if movie_id in rated or movie_id in skipped:
+            raise DataError(f"{name} line {number}: person {person} has movie {movie_id} a "
                             "second time")
-        rated[movie_id] = value
+        if value is None:
+            skipped.append(movie_id)
+        else:
+            rated[movie_id] = value
     if not people:
-        raise DataError(f"{name} holds no ratings")
-    return people
+        raise DataError(f"{name} holds no people")
+    return {person: Answers(rated, tuple(skipped)) for person, (rated, skipped) in
+            people.items()}
+
+
+def write_people(people: Mapping[str, Answers]) -> str:
+    """CSV text ``person,movie_id,rating`` that :func:`read_people` reads back (skips with an
+    empty rating, a person without answers as one row with only their name)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["person", "movie_id", "rating"])
+    for person, answers in people.items():
+        if not answers.rated and not answers.skipped:
+            writer.writerow([person, "", ""])
+        for movie_id, stars in answers.rated.items():
+            writer.writerow([person, movie_id, f"{stars:g}"])
+        for movie_id in answers.skipped:
+            writer.writerow([person, movie_id, ""])
+    return out.getvalue()
 
 
 def write_person_ratings(rated: Mapping[int, float], titles: Mapping[int, str]) -> str:

@@ -1,5 +1,6 @@
-"""Recommend page: rate a few movies (search them, or start from a strip of popular ones) and
-get suggestions from the selected run, fitted to you without changing the model."""
+"""Recommend page: rate a few movies (search them, or answer a strip of popular ones that follows
+your answers) and get suggestions from the selected run, fitted to you without changing the
+model."""
 
 import dataclasses
 import time
@@ -8,26 +9,28 @@ import pandas as pd
 import streamlit as st
 
 from movierec.errors import MovieRecError
-from movierec.inference import because, find_movies, recommend, starter_movies
+from movierec.inference import because, find_movies, recommend
 from movierec.jobs import ACTIVE, JobSpec
 from movierec.models import get_model_spec
 from movierec.person import read_person_ratings, write_person_ratings
 from movierec.presets import PRESETS
 from ui import state, views
 
-MIN_RATINGS = 3
+SHOWN = 12        # movies on the strip
+POPULAR_REASON = "popular with people like you"
 
 state.through_app()
 st.title("Recommend")
-st.caption("Rate a few movies you know; from three ratings on you get suggestions fitted to "
-           "your taste (the model itself never changes).")
+st.caption("Rate a few movies you know, or say which of the picks you haven't seen; the "
+           "suggestions follow your taste from the first answer (the model itself never "
+           "changes).")
 
 if state.selected_run_id() is None:
     preset = PRESETS["recommended"]
     st.info("No model is trained yet. One click trains the recommended one right here: the "
-            "newcomer model, built for people who have rated only a few movies (about 10 s on "
-            "MovieLens 1M, then about 10 s to measure its suggestions on 600 people it never "
-            "saw).")
+            "onboarding model, built for people who have rated only a few movies, whether they "
+            "answer the picks below or search for their own (about 30 s on MovieLens 1M, then "
+            "about 30 s to measure its suggestions on 600 people it never saw).")
     data = preset.data
     if not state.present(data.dataset):
         st.warning("MovieLens 1M is not in the data folder, so this trains on the **synthetic "
@@ -49,12 +52,13 @@ run = state.guard_run()
 scale = run.rating_scale
 whole_stars = all(float(s).is_integer() for s in scale) and len(scale) == 5
 ratings = state.my_ratings(run.data_config.dataset)
+skipped = state.my_skips(run.data_config.dataset)
 table = run.movie_table().set_index("movie_id", drop=False)
 st.write(f"Suggestions from run **{run.run_id}** ({run.model_name} on "
          f"{run.data_config.dataset}). Pick another on the Train page.")
 if run.synthetic:
     st.warning("This run learned from **synthetic** data: titles and tastes are made up.")
-views.people_quality(state.quality(run.run_id).get("people"), model=run.model_name)
+views.suggestion_quality(state.quality(run.run_id), model=run.model_name)
 
 
 def _widget(prefix: str, movie_id: int) -> str:
@@ -67,6 +71,25 @@ def _set_rating(prefix: str, movie_id: int) -> None:
         ratings.pop(movie_id, None)
     else:
         ratings[movie_id] = float(value + 1) if whole_stars else float(value)
+        if movie_id in skipped:
+            skipped.remove(movie_id)
+
+
+def _skip(movie_id: int) -> None:
+    if movie_id not in skipped:
+        skipped.append(movie_id)
+
+
+def _unskip(movie_id: int) -> None:
+    if movie_id in skipped:
+        skipped.remove(movie_id)
+
+
+def _other_movies(shown: list[int]) -> None:
+    """Move on to the next strip: the movies left unrated count as not seen."""
+    for movie_id in shown:
+        if movie_id not in ratings:
+            _skip(movie_id)
 
 
 def rating_widget(container, prefix: str, movie_id: int) -> None:
@@ -93,13 +116,14 @@ def suggestion_table(shown_run, known: dict[int, float], top: int, popular: int,
     """``shown_run``'s suggestions with their reasons, drawn as a table; None when it cannot
     make any (the reason is shown)."""
     usable = {m: s for m, s in known.items() if m in shown_run.item_ids}
-    if not usable:
+    not_seen = [m for m in skipped if m in shown_run.item_ids and m not in usable]
+    if not usable and not (not_seen and shown_run.model.uses_skips):
         st.warning("This run knows none of the movies you rated.")
         return None
     try:
         started = time.perf_counter()
         result = recommend(shown_run, usable, top=top, min_ratings=popular,
-                           genres=wanted or None)
+                           genres=wanted or None, skipped=not_seen)
         reasons = because(shown_run, result["movie_id"].tolist(), usable)
         took = time.perf_counter() - started
     except MovieRecError as exc:
@@ -109,28 +133,31 @@ def suggestion_table(shown_run, known: dict[int, float], top: int, popular: int,
         st.warning("Nothing left after these filters; loosen them.")
         return None
     titles = shown_run.movie_table().set_index("movie_id")["title"]
-    result["because you rated"] = [titles[r] if r is not None else "" for r in reasons]
+    result["why"] = [f"because you rated {titles[r]}" if r is not None else POPULAR_REASON
+                     for r in reasons]
     result["genres"] = result["genres"].map(", ".join)
     value = "score" if shown_run.model.output == "score" else "predicted_rating"
-    st.dataframe(result[["title", "year", "genres", value, "because you rated",
-                         "n_ratings"]], hide_index=True, width="stretch", column_config={
+    st.dataframe(result[["title", "year", "genres", value, "why", "n_ratings"]],
+                 hide_index=True, width="stretch", column_config={
         "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
         "score": st.column_config.NumberColumn("score", format="%.3f",
                                                help="This model ranks; it predicts no stars."),
-        "because you rated": st.column_config.TextColumn(
-            "because you rated", help="A movie you liked that this one is among the 20 "
-            "nearest neighbours of; blank when none is that close."),
+        "why": st.column_config.TextColumn(
+            "why", help="A movie you liked that this one is among the 20 nearest neighbours "
+            "of; otherwise it is popular with the people whose answers are like yours."),
         "year": st.column_config.NumberColumn("year", format="%d"),
         "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
-    st.caption(f"Fitted to your {len(usable)} ratings and ranked in {took * 1000:.0f} ms.")
+    told = f"your {len(usable)} ratings" + (f" and the {len(not_seen)} movies you haven't seen"
+                                            if not_seen and shown_run.model.uses_skips else "")
+    st.caption(f"Fitted to {told} and ranked in {took * 1000:.0f} ms.")
     return result
 
 
 def suggestions(known: dict[int, float]) -> None:
     st.subheader("Suggestions for you")
-    if len(known) < MIN_RATINGS:
-        st.info(f"Rate at least {MIN_RATINGS} movies below to get suggestions "
-                f"({len(known)} so far).")
+    if not known and not (skipped and run.model.uses_skips):
+        st.info("Rate a movie below, or tell which of the picks you haven't seen, to get "
+                "suggestions.")
         return
     genres = sorted({g for gs in table["genres"] for g in gs})
     f1, f2, f3, f4 = st.columns([3, 3, 2, 3])
@@ -158,7 +185,7 @@ def suggestions(known: dict[int, float]) -> None:
             return
         st.markdown(f"**{other_id}** ({other.model_name})")
         theirs = suggestion_table(other, known, top, popular, wanted)
-        views.people_quality(state.quality(other_id).get("people"), compact=True)
+        views.suggestion_quality(state.quality(other_id), compact=True)
     if mine is not None and theirs is not None:
         common = set(mine["movie_id"]) & set(theirs["movie_id"])
         st.info(f"**{len(common)} of {len(mine)}** suggestions are on both lists"
@@ -182,17 +209,42 @@ with find:
             a.markdown(movie_line(row))
             rating_widget(b, "search", int(row["movie_id"]))
     st.markdown("**Popular picks to start with**")
-    strip = starter_movies(run, n=12, exclude=ratings)
-    for start in range(0, len(strip), 3):
+    picks = state.strip(run.run_id)
+    st.caption("Rate the ones you have seen and mark the others; when every card is answered, "
+               "or you ask for other movies, the next picks "
+               + ("follow your answers." if picks.adaptive else "are the next most rated."))
+    shown_ids = state.shown_strip(run.run_id)
+    if shown_ids is None or all(m in ratings or m in skipped for m in shown_ids):
+        known_rated = {m: s for m, s in ratings.items() if m in run.item_ids}
+        shown_ids = picks.next_movies(known_rated, skipped, SHOWN)["movie_id"].tolist()
+        state.show_strip(run.run_id, shown_ids)
+    if not shown_ids:
+        st.info("You have answered every movie the picks are drawn from; search for more.")
+    for start in range(0, len(shown_ids), 3):
         cols = st.columns(3)
-        for col, (_, row) in zip(cols, strip.iloc[start:start + 3].iterrows(), strict=False):
+        for col, movie_id in zip(cols, shown_ids[start:start + 3], strict=False):
             with col.container(border=True):
-                st.markdown(movie_line(row))
-                rating_widget(st, "strip", int(row["movie_id"]))
+                st.markdown(movie_line(table.loc[movie_id]))
+                rating_widget(st, "strip", movie_id)
+                if movie_id in skipped:
+                    st.button("Not seen · undo", key=f"unskip_{movie_id}", on_click=_unskip,
+                              args=(movie_id,), help="Take back \"haven't seen it\".")
+                elif movie_id not in ratings:
+                    st.button("Haven't seen it", key=f"skip_{movie_id}", on_click=_skip,
+                              args=(movie_id,))
+    if shown_ids:
+        st.button("Show me other movies", key="strip_next", on_click=_other_movies,
+                  args=(shown_ids,), help="The movies you left unrated count as not seen.")
 
 with mine:
     known = {m: s for m, s in ratings.items() if m in run.item_ids}
     st.subheader(f"Your ratings ({len(known)})")
+    not_seen = [m for m in skipped if m in run.item_ids]
+    if not_seen:
+        a, b = st.columns([5, 2])
+        a.caption(f"{len(not_seen)} movies you haven't seen (never suggested; they tell the "
+                  "model about your taste too).")
+        b.button("Forget them", key="forget_skips", on_click=skipped.clear)
     unknown = len(ratings) - len(known)
     if unknown:
         st.caption(f"{unknown} of your ratings are for movies this run does not know; they are "

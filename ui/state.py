@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # torch and scikit-learn load in the background (see warm_up)
     from movierec.embeddings import ProjectionConfig
     from movierec.jobs import JobManager
     from movierec.runs import Run, RunStore
+    from movierec.starters import Strip
 
 # torch._dynamo: the first optimiser of a process (the fold-in warm-up) imports it, 1.5 s.
 HEAVY_MODULES = ("movierec.jobs", "movierec.inference", "movierec.embeddings", "torch._dynamo")
@@ -80,6 +81,8 @@ MAP_RUN = "map_run"            # the run whose map Explore shows
 OFFLINE = "offline"            # a download failed in this session (the demo is then offered)
 IMPORTED = "imported_file"     # id of the ratings file last imported (not imported twice)
 COMPARE_RUN = "compare_run"    # a second run whose suggestions Recommend shows beside
+SKIPPED = "skipped"            # {dataset: [movie_id]} shown on the strip and not seen
+STRIP = "strip"                # {run_id: [movie_id]} the strip Recommend shows now
 
 DEFAULTS = {DATASET: "ml-1m", FRACTION: 1.0, TEST_SIZE: 0.1, SEED: 0, SPLIT: "random",
             NEW_PEOPLE: 0, MAX_MOVIES: 0, MAX_USERS: 0}
@@ -117,6 +120,21 @@ def my_ratings(dataset: str) -> dict[int, float]:
     """This session's ratings of movies of ``dataset`` (a live dict: edit it in place)."""
     all_ratings = st.session_state.setdefault(RATINGS, {})
     return all_ratings.setdefault(dataset, {})
+
+
+def my_skips(dataset: str) -> list[int]:
+    """The movies of ``dataset`` this session was shown on the strip and has not seen (a live
+    list: edit it in place)."""
+    return st.session_state.setdefault(SKIPPED, {}).setdefault(dataset, [])
+
+
+def shown_strip(run_id: str) -> list[int] | None:
+    """The movie ids on the strip Recommend shows now for ``run_id`` (None before the first)."""
+    return st.session_state.setdefault(STRIP, {}).get(run_id)
+
+
+def show_strip(run_id: str, movie_ids: list[int]) -> None:
+    st.session_state.setdefault(STRIP, {})[run_id] = list(movie_ids)
 
 
 # --- locations --------------------------------------------------------------------------------
@@ -226,6 +244,19 @@ def run(run_id: str) -> Run:
     return _run(run_id, str(store().root), _stamp(run_id))
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _strip(run_id: str, root: str, stamp: float) -> Strip:
+    from movierec.starters import Strip
+
+    return Strip.for_run(_run(run_id, root, stamp))
+
+
+def strip(run_id: str) -> Strip:
+    """What the run needs to choose strips, prepared once per version and shared: never
+    mutate it."""
+    return _strip(run_id, str(store().root), _stamp(run_id))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _movie_map(run_id: str, root: str, stamp: float, config: ProjectionConfig) -> pd.DataFrame:
     from movierec.embeddings import movie_map
@@ -259,7 +290,7 @@ def _quality_stamp(run_id: str) -> tuple:
     except MovieRecError:
         return ()
     stamps = []
-    for name in ("people", "neighbours"):
+    for name in ("onboarding", "people", "neighbours"):
         try:
             stamps.append((folder / f"quality-{name}.parquet").stat().st_mtime_ns)
         except OSError:
@@ -275,8 +306,9 @@ def _quality(run_id: str, root: str, stamp: tuple) -> dict[str, pd.DataFrame]:
 
 
 def quality(run_id: str) -> dict[str, pd.DataFrame]:
-    """The run's quality tables measured so far: ``people`` (the new-person protocol, for
-    runs that held people out) and ``neighbours`` (neighbour quality)."""
+    """The run's quality tables measured so far: ``onboarding`` and ``people`` (the onboarding
+    and new-person protocols, for runs that held people out) and ``neighbours`` (neighbour
+    quality)."""
     return _quality(run_id, str(store().root), _quality_stamp(run_id))
 
 

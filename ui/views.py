@@ -142,39 +142,84 @@ def map_quality(table: pd.DataFrame) -> None:
                    "page) learn maps that mean something.")
 
 
-def people_quality(table: pd.DataFrame | None, compact: bool = False,
-                   model: str | None = None) -> None:
-    """How good a run's suggestions are for someone new, in words: the new-person protocol's
-    hits out of 10 after 3 (and 10) ratings against the most-rated list, and how varied they
-    are; a plain warning when they are no better than that list."""
-    if table is None:
-        st.caption("How good these suggestions are has not been measured: this run learned "
-                   "from everyone in the data. The `recommended` preset (Train page) holds 600 "
-                   "people out and measures its suggestions on them.")
-        return
+def _hits(value: float) -> str:
+    return f"{value * 10:.1f}"
+
+
+def _onboarding_words(table: pd.DataFrame) -> tuple[str, bool, int]:
+    """The onboarding protocol in words; whether the run beat the most-rated list in its first
+    round; how many people it was measured on."""
+    own = table[table["method"] == "this run"].set_index("round")
+    popular = table[table["method"] == "most rated"].set_index("round")
+    first = own.iloc[0]
+    shown = int(first["shown"])
+    reference = popular["precision"].get(own.index[0])
+    text = (f"after rating what they knew of {shown} popular movies (they knew "
+            f"{first['ratings']:.1f} on average), **{_hits(first['precision'])} of 10** "
+            "suggestions were movies they went on to rate 4 or 5 stars"
+            + (f" (the most-rated list of movies not shown: {_hits(reference)})"
+               if reference is not None else ""))
+    if len(own) > 1:
+        last = own.iloc[-1]
+        text += (f"; after {int(last['shown'])} shown ({last['ratings']:.1f} rated), "
+                 f"{_hits(last['precision'])}")
+    text += (f". The suggestions spanned {int(first['distinct']):,} different movies, with "
+             f"{first['median_popularity']:,.0f} ratings each in the middle")
+    better = reference is None or first["precision"] > reference
+    return text, better, int(first["people"])
+
+
+def _search_words(table: pd.DataFrame) -> tuple[str, bool, int]:
+    """The new-person protocol (a few random ratings of their own) in words."""
     own = table[table["method"] == "this run"].set_index("given")
     popular = table[table["method"] == "most rated"].set_index("given")
     k = 3 if 3 in own.index else int(own.index[0])
     first = own.loc[k]
-    hits = first["precision"] * 10
     reference = popular["precision"].get(k)
     last_k = int(own.index[-1])
-    text = (f"after {k} ratings, **{hits:.1f} of 10** suggestions were movies they went on to "
-            "rate 4 or 5 stars"
-            + (f" (the most-rated list: {reference * 10:.1f})" if reference is not None else "")
-            + (f"; after {last_k}, {own.loc[last_k, 'precision'] * 10:.1f}" if last_k != k
+    text = (f"after {k} ratings of their own movies, **{_hits(first['precision'])} of 10**"
+            + (f" (the most-rated list: {_hits(reference)})" if reference is not None else "")
+            + (f"; after {last_k}, {_hits(own.loc[last_k, 'precision'])}" if last_k != k
                else "")
-            + f". They spanned {int(first['distinct']):,} different movies, "
-            f"{first['popular_share']:.0%} of them among the 100 most rated.")
-    if compact:
-        st.caption(f"Measured on {int(first['people'])} new people: {text}")
+            + f", over {int(first['distinct']):,} different movies, "
+            f"{first['popular_share']:.0%} of them among the 100 most rated")
+    better = reference is None or first["precision"] > reference
+    return text, better, int(first["people"])
+
+
+def suggestion_quality(tables: dict[str, pd.DataFrame], compact: bool = False,
+                       model: str | None = None) -> None:
+    """How good a run's suggestions are for someone new, in words: the onboarding protocol
+    (rating what you know of the strip, as on this page) and the new-person protocol (a few
+    random ratings of your own, the stand-in for people who search), each against the
+    most-rated list, with a plain warning when the suggestions are no better than that list."""
+    onboarding, people = tables.get("onboarding"), tables.get("people")
+    if onboarding is None and people is None:
+        st.caption("How good these suggestions are has not been measured: this run learned "
+                   "from everyone in the data. The `recommended` preset (Train page) holds 600 "
+                   "people out and measures its suggestions on them.")
         return
-    worse = reference is not None and first["precision"] <= reference
+    parts, worse, measured_on = [], False, 0
+    if onboarding is not None:
+        text, better, measured_on = _onboarding_words(onboarding)
+        parts.append(f"**Rating the picks below:** {text}.")
+        worse |= not better
+    if people is not None:
+        text, better, measured_on = _search_words(people)
+        parts.append(f"**Searching for movies you love** (measured with random ratings of "
+                     f"their own): {text}.")
+        worse |= not better
+    if compact:
+        st.caption(f"Measured on {measured_on} new people. " + " ".join(parts))
+        return
+    advice = ""
+    if worse:
+        advice = (" **That is no better than handing everyone the most-rated list**"
+                  + (": on this data, where popularity explains most of what people rate, "
+                     "even the newcomer models do not beat it."
+                     if model in ("onboard", "newcomer") else
+                     ": this model does not fit a newcomer's taste well; the `recommended` "
+                     "preset is built for it."))
     say = st.warning if worse else st.info
-    say(f"**How good are these suggestions?** Measured on {int(first['people'])} people this "
-        f"run never saw: {text}"
-        + (" **That is no better than handing everyone the most-rated list**"
-           + (": on this data, where popularity explains most of what people rate, even the "
-              "newcomer model does not beat it." if model == "newcomer" else
-              ": this model does not fit a newcomer's taste well; the `recommended` preset "
-              "(the newcomer model) is built for it.") if worse else ""))
+    say(f"**How good are these suggestions?** Measured on {measured_on} people this run never "
+        "saw. " + " ".join(parts) + advice)

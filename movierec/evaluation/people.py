@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -28,8 +28,9 @@ from movierec.evaluation.neighbours import item_knn_vectors
 from movierec.interactions import Interactions
 from movierec.models.itemitem import MAX_ITEMS, ease_weights, gram_matrix
 
-# Scores of every movie (table order) for a person who gave ``stars`` to ``positions``.
-Ranker = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# Scores of every movie (table order) for a person who gave ``stars`` to ``positions`` and was
+# shown and skipped the movies at ``skipped`` (none in this protocol).
+Ranker = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 REFERENCES = ("most rated", "item-kNN", "EASE")
 EASE_L2 = 500.0
@@ -65,11 +66,13 @@ class PeopleProtocol:
 
 @dataclass(frozen=True, eq=False)
 class Query:
-    """One person's turn: the ratings they give and the movies they liked among the rest."""
+    """One person's turn: the ratings they give, the movies they liked among the rest, and
+    the movies they were shown and skipped (never suggested)."""
 
     given_items: np.ndarray
     given_stars: np.ndarray
     liked_hidden: np.ndarray
+    skipped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def make_queries(people: Interactions, k: int, liked: float, seed: int = 0) -> list[Query]:
@@ -114,6 +117,7 @@ def score_lists(lists: np.ndarray, queries: list[Query], train: Interactions,
         "ndcg": float(np.mean(ndcg)) if ndcg else math.nan,
         "popular_share": float(np.isin(shown, popular).mean()),
         "distinct": int(len(np.unique(shown))),
+        "median_popularity": float(np.median(counts[shown])) if len(shown) else math.nan,
         "novelty": float(np.mean(-np.log2(np.maximum(counts[shown], 1) / users))),
         "people": len(queries),
     }
@@ -122,14 +126,16 @@ def score_lists(lists: np.ndarray, queries: list[Query], train: Interactions,
 def suggestion_lists(ranker: Ranker, queries: list[Query], keep: np.ndarray, top: int,
                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Each query's ``top`` suggestions from ``ranker`` among the movies ``keep`` marks, never
-    one the person gave."""
+    one the person gave or skipped."""
     from movierec.inference import top_positions
 
     lists = np.empty((len(queries), top), dtype=np.int64)
     for row, query in enumerate(queries):
         allowed = keep.copy()
         allowed[query.given_items] = False
-        best = top_positions(ranker(query.given_items, query.given_stars), allowed, top)
+        allowed[query.skipped] = False
+        best = top_positions(ranker(query.given_items, query.given_stars, query.skipped),
+                             allowed, top)
         if len(best) < top:
             raise ConfigError(f"only {len(best)} movies are left to suggest; lower "
                               "min_ratings")
@@ -143,7 +149,7 @@ def run_ranker(run) -> Ranker:
     """What a run suggests: :func:`movierec.inference.person_scores`, fold-in and all."""
     from movierec.inference import person_scores
 
-    return lambda positions, stars: person_scores(run, positions, stars)[0]
+    return lambda positions, stars, skipped: person_scores(run, positions, stars, skipped)[0]
 
 
 def reference_rankers(train: Interactions, names: Iterable[str] = REFERENCES) \
@@ -158,7 +164,7 @@ def reference_rankers(train: Interactions, names: Iterable[str] = REFERENCES) \
     rankers: dict[str, Ranker] = {}
     counts = train.item_counts().astype(np.float64)
     if "most rated" in names:
-        rankers["most rated"] = lambda positions, stars: counts
+        rankers["most rated"] = lambda positions, stars, skipped: counts
     if train.n_items > MAX_ITEMS:
         return rankers
     if "item-kNN" in names:
@@ -167,12 +173,12 @@ def reference_rankers(train: Interactions, names: Iterable[str] = REFERENCES) \
         unit = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ vectors
         cosine = np.asarray((unit @ unit.T).toarray())
         np.fill_diagonal(cosine, 0.0)
-        rankers["item-kNN"] = lambda positions, stars: cosine[positions].sum(0)
+        rankers["item-kNN"] = lambda positions, stars, skipped: cosine[positions].sum(0)
     if "EASE" in names:
         rated = sp.csr_matrix((np.ones(len(train)), (train.user_idx, train.item_idx)),
                               shape=(train.n_users, train.n_items))
         weights = ease_weights(gram_matrix(rated), EASE_L2)
-        rankers["EASE"] = lambda positions, stars: weights[positions].sum(0)
+        rankers["EASE"] = lambda positions, stars, skipped: weights[positions].sum(0)
     return rankers
 
 
@@ -188,8 +194,8 @@ def new_person_table(rankers: dict[str, Ranker], people: Interactions, train: In
         progress: called with (name, people done, people) while a ranker runs.
     Returns:
         One row per ranker and number of given ratings: ``method``, ``given``,
-        ``precision``, ``recall``, ``ndcg``, ``popular_share``, ``distinct``, ``novelty``,
-        ``people``.
+        ``precision``, ``recall``, ``ndcg``, ``popular_share``, ``distinct``,
+        ``median_popularity``, ``novelty``, ``people``.
     """
     if people.n_items != train.n_items:
         raise ConfigError("the people and the training ratings use different movie maps")

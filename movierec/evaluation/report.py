@@ -1,6 +1,6 @@
 """A run's quality as a person sees it, in one call: neighbour quality of its movie vectors and,
-when it held people out, the new-person protocol; stored beside the run, read back by the
-pages, and put into words for the command line."""
+when it held people out, the onboarding and new-person protocols; stored beside the run, read
+back by the pages, and put into words for the command line."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from movierec.errors import ConfigError
 from movierec.evaluation.neighbours import neighbour_quality
+from movierec.evaluation.onboarding import OnboardingProtocol, onboarding_table
 from movierec.evaluation.people import (
     PeopleProtocol,
     new_person_table,
@@ -21,29 +22,42 @@ from movierec.runs import Run, RunStore
 from movierec.split import Split
 
 THIS_RUN = "this run"
-TABLES = ("people", "neighbours")
+TABLES = ("onboarding", "people", "neighbours")
 
 
 def measure_run(run: Run, split: Split, protocol: PeopleProtocol = PeopleProtocol(),
                 references: Sequence[str] = ("most rated",),
                 progress: Callable[[str, int, int], None] | None = None,
-                notes: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+                notes: dict[str, str] | None = None,
+                onboarding: OnboardingProtocol = OnboardingProtocol()) -> dict[str, pd.DataFrame]:
     """The run's quality tables.
 
     Args:
         split: the split the run was trained on (``make_split(dataset, run.data_config)``).
         references: reference recommenders measured beside the run on the same people.
-        progress: called with (what, people done, people) during the new-person protocol.
+        progress: called with (what, done, total) during the people protocols.
         notes: filled with the reason for each table that cannot be measured on this data
             (too few movies with enough ratings, say).
+        onboarding: the onboarding protocol's settings.
     Returns:
-        ``{"people": ...}`` (see :func:`new_person_table`) when ``split`` holds people out,
-        and ``{"neighbours": ...}`` (see :func:`neighbour_quality`), each when measurable. The
-        run's rows are labelled ``this run``.
+        ``{"onboarding": ..., "people": ...}`` (see :func:`onboarding_table` and
+        :func:`new_person_table`) when ``split`` holds people out, and ``{"neighbours": ...}``
+        (see :func:`neighbour_quality`), each when measurable. The run's rows are labelled
+        ``this run``.
     """
+    from movierec.starters import Strip
+
     tables = {}
     if split.people is not None:
         rankers = {THIS_RUN: run_ranker(run), **reference_rankers(split.train, references)}
+        try:
+            strip = Strip.for_run(run, onboarding.shown)
+            tables["onboarding"] = onboarding_table(
+                rankers, strip.next_positions, split.people, split.train, onboarding,
+                frozenset({THIS_RUN}) if run.model.uses_skips else frozenset(), progress)
+        except ConfigError as exc:
+            if notes is not None:
+                notes["onboarding"] = str(exc)
         try:
             tables["people"] = new_person_table(rankers, split.people, split.train, protocol,
                                                 progress)
@@ -85,6 +99,20 @@ def _number(value, digits: int = 3) -> str:
 
 def describe(name: str, table: pd.DataFrame) -> str:
     """A quality table in words, for the command line."""
+    if name == "onboarding":
+        first = table.iloc[0]
+        lines = [f"onboarding ({int(first['people']):,} people never seen in training rate "
+                 f"what they know of each strip of {int(first['shown'])} and skip the rest; "
+                 "hit = a suggestion they rated 4 stars or more, not shown):"]
+        lines.append(f"  {'':<12}{'round':>6}{'shown':>6}{'rated':>7}{'none':>6}{'prec@10':>9}"
+                     f"{'recall':>8}{'NDCG':>7}{'top-100':>9}{'distinct':>9}{'med.pop':>8}")
+        for row in table.itertuples():
+            lines.append(f"  {row.method:<12}{row.round:>6}{row.shown:>6}{row.ratings:>7.1f}"
+                         f"{row.no_ratings:>6.0%}{_number(row.precision):>9}"
+                         f"{_number(row.recall):>8}{_number(row.ndcg):>7}"
+                         f"{_number(row.popular_share, 2):>9}{row.distinct:>9,}"
+                         f"{row.median_popularity:>8,.0f}")
+        return "\n".join(lines)
     if name == "people":
         lines = [f"new people ({int(table['people'].iloc[0]):,} never seen in training; hit = "
                  "a suggestion they rated 4 stars or more):"]

@@ -13,6 +13,7 @@ from movierec.models.bpr import BPR, BPRConfig
 from movierec.models.ials import IALS, IALSConfig
 from movierec.models.itemitem import EASE, EASEConfig, Newcomer, NewcomerConfig
 from movierec.models.mf import MF, MFConfig
+from movierec.models.onboard import Onboard, OnboardConfig
 from movierec.models.seednet import SeedNet, SeedNetConfig
 
 
@@ -83,6 +84,14 @@ MODELS: dict[str, ModelSpec] = {
         "ratings and asked which other movies they liked; popularity is discounted as a "
         "person rates more. The one-click model of the Recommend page.",
         "after Steck 2019, WWW, and Steck 2020, NeurIPS (denoising linear autoencoders)"),
+    "onboard": ModelSpec(
+        "onboard", "Suggestions for newcomers, both ways in (item-to-item, strip and search)",
+        Onboard, OnboardConfig, TrainConfig(epochs=1, batch_size=65536),
+        "Item-to-item weights fitted, in closed form, to people who answer strips of popular "
+        "movies (rating those they have seen, skipping the rest) and to people who search for "
+        "a few of their movies; it also picks the next strip. The one-click model of the "
+        "Recommend page.",
+        "after Steck 2019, WWW, and Steck 2020, NeurIPS; strips after Rashid et al. 2002, IUI"),
     "ials": ModelSpec(
         "ials", "Matrix factorisation by alternating least squares (iALS)", IALS, IALSConfig,
         TrainConfig(epochs=8, batch_size=65536),
@@ -106,4 +115,4 @@ def get_model_spec(name: str) -> ModelSpec:
 
 __all__ = ["MODELS", "DEFAULT_MODEL", "ModelSpec", "Recommender", "get_model_spec", "MF",
            "MFConfig", "SeedNet", "SeedNetConfig", "BPR", "BPRConfig", "EASE", "EASEConfig",
-           "Newcomer", "NewcomerConfig", "IALS", "IALSConfig"]
+           "Newcomer", "NewcomerConfig", "Onboard", "OnboardConfig", "IALS", "IALSConfig"]

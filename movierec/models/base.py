@@ -43,6 +43,9 @@ class Recommender(nn.Module):
     # Models whose training_loss gives sparse gradients (only the rows of a batch) set this;
     # the trainer then updates them with LazyAdam.
     sparse_updates = False
+    # Models whose person vector learns from the movies a person was shown and skipped (they can
+    # score someone who has only skipped); the others only never suggest a skipped movie.
+    uses_skips = False
     # Buffers whose length depends on the training data: sized from a saved state on load.
     _resizable_buffers: tuple[str, ...] = ()
 
@@ -101,9 +104,11 @@ class Recommender(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     # --- optional -----------------------------------------------------------------------------
-    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor) -> torch.Tensor | None:
-        """A new person's user vector computed straight from their ratings, for models that
-        encode people directly; None (the default) means it is fitted by fold-in."""
+    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor,
+                      skipped: torch.Tensor | None = None) -> torch.Tensor | None:
+        """A new person's user vector computed straight from their ratings (and the movies
+        they were shown and skipped, for models that use that), for models that encode people
+        directly; None (the default) means it is fitted by fold-in."""
         return None
 
     def fit_epoch(self, user_idx: torch.Tensor, item_idx: torch.Tensor, rating: torch.Tensor,

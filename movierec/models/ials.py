@@ -170,7 +170,8 @@ class IALS(Recommender):
             self.item_factors.weight.copy_(items.to(device, dtype))
 
     @torch.no_grad()
-    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor) -> torch.Tensor:
+    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor,
+                      skipped: torch.Tensor | None = None) -> torch.Tensor:
         """A new person's factors: the exact solve over the movies they rated at or above their
         own average (all of them when every rating is the same)."""
         c = self.config

@@ -46,6 +46,9 @@ class ItemItemModel(Recommender):
     output = "score"
     closed_form = True
     _resizable_buffers = ("user_items", "user_stars")
+    # Models whose person vector is a movie vector keep one n x n weight matrix and the typical
+    # rating's scores; a subclass with a vector of its own sets this False.
+    square_weights = True
 
     def __init__(self, n_users: int, n_items: int, rating_scale: tuple[float, ...]) -> None:
         super().__init__(n_users, n_items, rating_scale)
@@ -54,8 +57,9 @@ class ItemItemModel(Recommender):
                               f"(about {n_items ** 2 * 4 / 2 ** 30:.1f} GB); it handles up to "
                               f"{MAX_ITEMS:,} movies: keep the most rated ones with "
                               "max_movies (--max-movies on the command line)")
-        self.register_buffer("weights", torch.zeros(n_items, n_items))
-        self.register_buffer("popular", torch.zeros(n_items))
+        if self.square_weights:
+            self.register_buffer("weights", torch.zeros(n_items, n_items))
+            self.register_buffer("popular", torch.zeros(n_items))
         self.register_buffer("user_offsets", torch.zeros(n_users + 1, dtype=torch.long))
         self.register_buffer("user_items", torch.zeros(0, dtype=torch.long))
         self.register_buffer("user_stars", torch.zeros(0))
@@ -84,13 +88,15 @@ class ItemItemModel(Recommender):
         return torch.zeros_like(n_rated)
 
     # --- people as vectors ---------------------------------------------------------------------
-    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor) -> torch.Tensor:
+    def person_vector(self, item_idx: torch.Tensor, stars: torch.Tensor,
+                      skipped: torch.Tensor | None = None) -> torch.Tensor:
         vec = torch.zeros(self.n_items, device=self.weights.device)
         vec[item_idx.to(vec.device)] = self.star_weight(stars.to(vec.device).float())
         return vec
 
-    def _rows(self, user_idx: torch.Tensor) -> torch.Tensor:
-        """Sparse rows ``(len(user_idx), n_items)`` of the training users' vectors."""
+    def _stored(self, user_idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stored ratings of the training users ``user_idx``: for each, its row (place in
+        ``user_idx``) and its position in ``user_items`` / ``user_stars``, by row then movie."""
         starts, ends = self.user_offsets[user_idx], self.user_offsets[user_idx + 1]
         lengths = ends - starts
         first = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)[:-1]])
@@ -98,6 +104,11 @@ class ItemItemModel(Recommender):
             torch.arange(int(lengths.sum()), device=lengths.device)
         rows = torch.repeat_interleave(torch.arange(len(user_idx), device=lengths.device),
                                        lengths)
+        return rows, positions
+
+    def _rows(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """Sparse rows ``(len(user_idx), n_items)`` of the training users' vectors."""
+        rows, positions = self._stored(user_idx)
         return torch.sparse_coo_tensor(torch.stack([rows, self.user_items[positions]]),
                                        self.star_weight(self.user_stars[positions]),
                                        size=(len(user_idx), self.n_items), is_coalesced=True,
