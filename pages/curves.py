@@ -67,28 +67,51 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     for c in ("val_rmse", "val_mae", "val_accuracy", "val_hr10", "val_ndcg10", "val_loss")})
 
 st.subheader("What people see")
-st.caption("Suggestions for new people (the new-person protocol: people held out of training "
-           "give 3, 5 or 10 ratings and are judged on the rest; a hit is a suggestion they "
-           "rated 4 or 5 stars) and neighbour quality of the map (genre agreement and the "
-           "series check of each movie's 10 nearest neighbours). Measured after training; "
-           "`python -m movierec evaluate` measures again, with more references.")
-people_rows, neighbour_rows = [], []
+st.caption("Suggestions for people held out of training. **Onboarding** (the Recommend page's "
+           "own flow): each round shows them the run's next strip of 12 movies; they rate those "
+           "they have seen and skip the rest, and get 10 suggestions among the movies not "
+           "shown. **New people** (a stand-in for someone who searches for movies they love): "
+           "they give 3, 5 or 10 random ratings of their own. A hit is a suggestion they rated "
+           "4 or 5 stars. Also the neighbour quality of the map (genre agreement and the series "
+           "check of each movie's 10 nearest neighbours). Measured after training; `python -m "
+           "movierec evaluate` measures again, with more references.")
+
+
+def _labelled(table: pd.DataFrame, run_id: str, column: str) -> list[dict]:
+    return [{**row, column: run_id if row[column] == "this run" else f"{row[column]} (reference)"}
+            for row in table.to_dict(orient="records")]
+
+
+onboarding_rows, people_rows, neighbour_rows = [], [], []
 for run_id in histories:
     measured = state.quality(run_id)
-    people = measured.get("people")
-    if people is not None:
-        for row in people.to_dict(orient="records"):
-            name = run_id if row["method"] == "this run" else f"{row['method']} (reference)"
-            people_rows.append({**row, "method": name})
-    neighbours = measured.get("neighbours")
-    if neighbours is not None:
-        for row in neighbours.to_dict(orient="records"):
-            name = run_id if row["vectors"] == "this run" else f"{row['vectors']} (reference)"
-            neighbour_rows.append({**row, "vectors": name})
+    if "onboarding" in measured:
+        onboarding_rows += _labelled(measured["onboarding"], run_id, "method")
+    if "people" in measured:
+        people_rows += _labelled(measured["people"], run_id, "method")
+    if "neighbours" in measured:
+        neighbour_rows += _labelled(measured["neighbours"], run_id, "vectors")
+if onboarding_rows:
+    strips = pd.DataFrame(onboarding_rows).drop_duplicates(["method", "round"]).pivot(
+        index="method", columns="round",
+        values=["precision", "ratings", "distinct", "median_popularity"])
+    strips.columns = [f"{name} r{number}" for name, number in strips.columns]
+    st.markdown("**Onboarding: rating what they know of the strips**")
+    st.dataframe(strips.reset_index(), hide_index=True, width="stretch", column_config={
+        c: st.column_config.NumberColumn(
+            c.replace("median_popularity", "median ratings").replace("ratings r", "rated r"),
+            format="%d" if c.startswith(("distinct", "median")) else
+            "%.1f" if c.startswith("ratings") else "%.3f")
+        for c in strips.columns})
+    st.caption("rN: after round N (12 N movies shown). precision: hits among 10 suggestions; "
+               "rated: movies they knew and rated so far, on average; distinct: different "
+               "movies suggested across all the people; median ratings: the training ratings "
+               "of the typical suggestion (low means obscure).")
 if people_rows:
     wide = pd.DataFrame(people_rows).drop_duplicates(["method", "given"]).pivot(
         index="method", columns="given", values=["precision", "popular_share", "distinct"])
     wide.columns = [f"{name} @{given}" for name, given in wide.columns]
+    st.markdown("**New people: a few random ratings of their own**")
     st.dataframe(wide.reset_index(), hide_index=True, width="stretch", column_config={
         c: st.column_config.NumberColumn(c.replace("popular_share", "top-100 share"),
                                          format="%d" if c.startswith("distinct") else "%.3f")
@@ -96,9 +119,10 @@ if people_rows:
     st.caption("@K: after K ratings. precision: hits among 10 suggestions; top-100 share: "
                "suggestions among the 100 most-rated movies; distinct: different movies "
                "suggested across all the people.")
-else:
-    st.caption("No chosen run held people out, so none has new-person numbers (set **New "
-               "people held out** on the Data page, or use the `recommended` preset).")
+if not onboarding_rows and not people_rows:
+    st.caption("No chosen run held people out, so none has onboarding or new-person numbers "
+               "(set **New people held out** on the Data page, or use the `recommended` "
+               "preset).")
 if neighbour_rows:
     st.dataframe(pd.DataFrame(neighbour_rows).drop_duplicates("vectors"), hide_index=True,
                  width="stretch", column_config={

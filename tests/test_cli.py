@@ -310,3 +310,64 @@ def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
     original.write_text("(0,25)\t1064\t174\n")
     assert_user_error(cli("evaluate", "--run", "latest", "--ncf", str(original), "--json"),
                       "original NCF")
+
+
+def test_onboarding_through_the_command_line(capsys, tmp_path):
+    """The recommended model on the demo: train measures the onboarding protocol, evaluate
+    prints it, ``starters`` gives the page's strip (one person or a file of them), and
+    ``recommend --people`` takes the same file, skips included, as the protocol does."""
+    doc = run_json(capsys, "train", "--preset", "recommended", "--dataset", "demo",
+                   "--new-people", "60")
+    assert doc["model"] == "onboard"
+    onboarding = doc["quality"]["onboarding"]
+    assert {(r["method"], r["round"]) for r in onboarding} == {
+        (m, k) for m in ("this run", "most rated") for k in (1, 2, 3)}
+    assert all(r["shown"] == 12 * r["round"] and r["people"] == 60 for r in onboarding)
+    evaluated = run_json(capsys, "evaluate", "--run", "latest", "--references", "EASE")
+    again = {(r["method"], r["round"]): r["precision"] for r in evaluated["onboarding"]}
+    stored = {(r["method"], r["round"]): r["precision"] for r in onboarding}
+    assert again[("this run", 2)] == pytest.approx(stored[("this run", 2)])
+    assert ("EASE", 3) in again
+    assert main(["evaluate", "--run", "latest", "--references", "none", "-q"]) == 0
+    assert "onboarding (60 people never seen" in capsys.readouterr().out
+
+    first = run_json(capsys, "starters", "--run", "latest", "--top", "12")
+    assert len(first) == 12 and set(first[0]) == {"movie_id", "title", "year", "genres",
+                                                  "n_ratings"}
+    ids = [m["movie_id"] for m in first]
+    rates = [f"{m}={5 if i % 2 else 4}" for i, m in enumerate(ids[:5])]
+    second = run_json(capsys, "starters", "--run", "latest", "--rate", *rates,
+                      "--skip", *map(str, ids[5:]), "--top", "12")
+    assert len(second) == 12 and not {m["movie_id"] for m in second} & set(ids)
+
+    people = tmp_path / "people.csv"
+    people.write_text("person,movie_id,rating\nnew,,\n"
+                      + "".join(f"fan,{r.replace('=', ',')}\n" for r in rates)
+                      + "".join(f"fan,{m},\n" for m in ids[5:]) + "fan,999999,\n")
+    many = run_json(capsys, "starters", "--run", "latest", "--people", str(people))
+    assert [p["person"] for p in many] == ["new", "fan"]
+    assert many[0]["starters"] == first and many[1]["starters"] == second
+    assert many[1]["ignored"] == [999999]
+    suggested = run_json(capsys, "recommend", "--run", "latest", "--people", str(people))
+    single = run_json(capsys, "recommend", "--run", "latest", "--rate", *rates,
+                      "--skip", *map(str, ids[5:]))
+    assert [s["movie_id"] for s in suggested[1]["suggestions"]] == \
+        [s["movie_id"] for s in single]
+    assert not {s["movie_id"] for s in single} & set(ids)
+    # someone with no answers gets the strip, and no suggestions yet
+    assert suggested[0]["suggestions"] == [] and "rated no movie" in suggested[0]["error"]
+
+    assert_user_error(cli("starters", "--run", "latest", "--rate", "999999=5"),
+                      "unknown movie id 999999")
+    assert_user_error(cli("starters", "--run", "latest", "--rate", f"{ids[0]}=5",
+                          "--skip", str(ids[0])), "both rated and skipped")
+    assert_user_error(cli("starters", "--run", "latest", "--skip", "abc"), "whole number")
+    assert_user_error(cli("starters", "--run", "latest", "--top", "0"), "--top")
+    assert_user_error(cli("starters", "--run", "latest", "--people", str(people), "--skip",
+                          "1"), "--people")
+    people.write_text("person,movie_id,rating\nann,1,\nann,1,4\n")
+    assert_user_error(cli("starters", "--run", "latest", "--people", str(people)),
+                      "line 3", "second time")
+    people.write_bytes(b"\x00\x01binary")
+    assert_user_error(cli("recommend", "--run", "latest", "--people", str(people)),
+                      "not a text file")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from movierec.errors import ConfigError, UnknownIdError
-from movierec.inference import because, find_movies, fold_in, recommend, similar, starter_movies
+from movierec.inference import because, find_movies, fold_in, recommend, similar
 
 GENRES = ["Horror", "Romance", "Documentary", "Sci-Fi"]
 
@@ -101,14 +101,6 @@ def test_because_names_only_a_liked_movie_that_is_really_close(mf_demo_run):
                if m not in close and m not in rated)
     assert because(run, [far], rated) == [None]
     assert because(run, [1], {}) == [None]
-
-
-def test_starter_movies_are_popular_and_varied(mf_demo_run):
-    from movierec.embeddings import distinctive_genre
-    strip = starter_movies(mf_demo_run, n=10, exclude=[1])
-    assert len(strip) == 10 and 1 not in set(strip["movie_id"])
-    assert distinctive_genre(strip["genres"]).value_counts().max() <= 2
-    assert strip["n_ratings"].min() >= mf_demo_run.movie_table()["n_ratings"].median()
 
 
 def test_title_search_forgives_articles_accents_and_case():

@@ -57,3 +57,32 @@ def test_half_stars_on_a_half_star_scale():
 def test_lines_are_the_files_own_even_after_blank_lines():
     with pytest.raises(DataError, match="mine.csv line 5: movie_id must be a whole number"):
         read_person_ratings(b"movie_id,rating\n1,5\n\n\nx,4\n", "mine.csv", WHOLE)
+
+
+def test_people_files_carry_skips_and_people_without_answers():
+    from movierec.person import Answers, read_people, write_people
+
+    text = ("person,movie_id,rating\nann,1,5\nann,2,\nbob,,\ncarl,3,4\nann,4,2\ncarl,5,\n")
+    people = read_people(text.encode(), "p.csv", WHOLE)
+    assert list(people) == ["ann", "bob", "carl"]                   # the file's order
+    assert people["ann"] == Answers({1: 5.0, 4: 2.0}, (2,))
+    assert people["bob"] == Answers({}, ())
+    assert people["carl"] == Answers({3: 4.0}, (5,))
+    assert read_people(write_people(people).encode(), "again.csv", WHOLE) == people
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"person,movie_id,rating\nann,1,5\nann,1,\n", "line 3: person ann has movie 1 a second"),
+    (b"person,movie_id,rating\nann,x,\n", "line 2: movie_id must be a whole number"),
+    (b"person,movie_id,rating\nann,,5\n", "line 2: rating 5 has no movie_id"),
+    (b"person,movie_id,rating\n,1,5\n", "line 2: the person is missing"),
+    (b"person,movie_id,rating\nann,1,6\n", "line 2: rating 6 is not on the scale"),
+    (b"person,movie_id,rating\n", "p.csv holds no people"),
+    (b"movie_id,rating\n1,5\n", "expected a CSV header with person, movie_id and rating"),
+])
+def test_bad_people_files_are_refused_with_file_and_line(content, message):
+    from movierec.person import read_people
+
+    with pytest.raises(DataError) as info:
+        read_people(content, "p.csv", WHOLE)
+    assert message in str(info.value)

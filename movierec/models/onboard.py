@@ -295,8 +295,13 @@ class Onboard(ItemItemModel):
         self._put("neighbours", neighbours)
         self.pool_near = torch.as_tensor(nearest_in_pool(neighbours[pool]))
 
-        self._put("seen_weights", _seen_head(binary, stars, x, slot, pool, c, n_users,
-                                             self.star_weight, self.star_deviation))
+        rated = sp.csr_matrix((stars, x.indices, x.indptr), shape=x.shape)[:, pool].toarray()
+        seen = rated > 0
+        chances = np.minimum(np.arange(1, c.rounds + 1) * c.shown / p, 1.0)
+        gram, cross = _seen_moments(
+            seen, np.where(seen, self.star_weight(torch.as_tensor(rated)).numpy(), 0.0),
+            np.where(seen, self.star_deviation(torch.as_tensor(rated)).numpy(), 0.0), chances)
+        self._put("seen_weights", _ridge(gram, cross, c.seen_l2))
         strip_rows, strip_liked = self._simulate_strips(x, liked, deviation, slot)
         gram = gram_search + c.strip_weight * np.asarray((strip_rows.T @ strip_rows).toarray())
         cross = cross_search + c.strip_weight * np.asarray(
@@ -425,22 +430,24 @@ def _search_moments(rating_rows: sp.csr_matrix, per_user: np.ndarray, liked: sp.
     return gram, cross
 
 
-def _seen_head(binary: sp.csr_matrix, stars: np.ndarray, x: sp.csr_matrix, slot: np.ndarray,
-               pool: np.ndarray, config: OnboardConfig, n_users: int, star_weight,
-               star_deviation) -> np.ndarray:
-    """Weights ``(3P + 1, P)`` that predict which pool movies a person has seen from their
-    answers about others: ridge regression in expectation over strips that show each pool
-    movie with chance ``k * shown / P`` (``k`` rounds, averaged over 1 to ``rounds``), where a
-    movie the person rated is answered with its weight and stars and any other is skipped."""
-    p = len(pool)
-    seen = binary[:, pool].toarray()                                        # users x P
-    weight = x[:, pool].toarray()
-    star_matrix = sp.csr_matrix((stars, x.indices, x.indptr), shape=x.shape)[:, pool].toarray()
-    deviation = np.where(seen > 0, star_deviation(torch.as_tensor(star_matrix)).numpy(), 0.0)
-    # each answer as a row: (user, pool movie) -> its features
-    users, slots = np.meshgrid(np.arange(n_users), np.arange(p), indexing="ij")
-    users, slots = users.ravel(), slots.ravel()
-    was_seen = seen.ravel() > 0
+def _seen_moments(seen: np.ndarray, weight: np.ndarray, deviation: np.ndarray,
+                  chances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Gram matrix and right-hand side of the seen head's regression, in expectation over
+    strips that show each pool movie independently with chance ``c`` (averaged over
+    ``chances``): a shown movie the person rated is answered with its weight and stars, any
+    other shown movie is skipped, and the targets are the pool movies they have seen among
+    those not shown.
+
+    Args:
+        seen: ``(users, P)`` whether each person rated each pool movie.
+        weight, deviation: ``(users, P)`` the rating's weight and stars (0 where not seen).
+        chances: the chances of a movie being shown.
+    Returns:
+        ``(3P + 1, 3P + 1)`` and ``(3P + 1, P)`` arrays (features: weights, stars, skips, 1).
+    """
+    n_users, p = seen.shape
+    users, slots = np.nonzero(np.ones_like(seen, dtype=bool))
+    was_seen = seen.ravel()
     rows = np.concatenate([np.flatnonzero(was_seen), np.flatnonzero(was_seen),
                            np.flatnonzero(~was_seen)])
     columns = np.concatenate([slots[was_seen], p + slots[was_seen], 2 * p + slots[~was_seen]])
@@ -450,8 +457,6 @@ def _seen_head(binary: sp.csr_matrix, stars: np.ndarray, x: sp.csr_matrix, slot:
     owner = sp.csr_matrix((np.ones(len(users)), (users, np.arange(len(users)))),
                           shape=(n_users, len(users)))
     per_person = (owner @ answers).tocsr()
-    chances = np.arange(1, config.rounds + 1) * config.shown / p
-    chances = np.minimum(chances, 1.0)
     both, one = float((chances ** 2).mean()), float(chances.mean())
     kept_hidden = float((chances * (1 - chances)).mean())
     gram = both * np.asarray((per_person.T @ per_person).toarray())
@@ -460,10 +465,10 @@ def _seen_head(binary: sp.csr_matrix, stars: np.ndarray, x: sp.csr_matrix, slot:
     gram[:, -1] += expected
     gram[-1, :] += expected
     gram[-1, -1] = n_users
-    targets = sp.csr_matrix(seen)
+    targets = sp.csr_matrix(seen.astype(np.float64))
     own = sp.csr_matrix((was_seen.astype(np.float64), (np.arange(len(users)), slots)),
                         shape=(len(users), p))
     cross = kept_hidden * (np.asarray((per_person.T @ targets).toarray())
                            - np.asarray((answers.T @ own).toarray()))
     cross[-1] = (1 - one) * seen.sum(0)
-    return _ridge(gram, cross, config.seen_l2)
+    return gram, cross

@@ -192,20 +192,21 @@ def test_explore_page_without_runs():
 
 
 # --- Recommend --------------------------------------------------------------------------------
-def test_recommend_page_suggests_from_three_ratings(saved_run):
+def test_recommend_page_suggests_from_the_first_ratings(saved_run):
     table = saved_run.movie_table().sort_values("n_ratings", ascending=False)
     rated = {int(m): 5.0 for m in table["movie_id"].head(3)}
     at = no_exception(page("recommend").run())
-    assert "Rate at least 3 movies" in texts(at)
+    assert "Rate a movie below" in texts(at)
     at.session_state["ratings"] = {"demo": dict(rated)}
     no_exception(at.run())
     suggestions = at.dataframe[-1].value
     assert len(suggestions) == 10
     assert not set(suggestions["title"]) & set(table.set_index("movie_id").loc[list(rated),
                                                                                  "title"])
-    # a reason names a rated movie the suggestion is really close to, or nothing
-    assert suggestions["because you rated"].isin(
-        [*table.set_index("movie_id").loc[list(rated), "title"], ""]).all()
+    # a reason names a rated movie the suggestion is really close to, or says it is popular
+    titles = table.set_index("movie_id").loc[list(rated), "title"]
+    assert suggestions["why"].isin([*(f"because you rated {t}" for t in titles),
+                                    "popular with people like you"]).all()
     assert "ranked in" in texts(at)
     at.text_input(key="rec_query").input("silent").run()
     no_exception(at)
@@ -224,8 +225,43 @@ def test_recommend_page_trains_for_a_newcomer():
     assert "Popular picks to start with" in texts(at)
     # the recommended preset, on the demo set with 100 people held out and measured on them
     run = RunStore().load("latest")
-    assert run.model_name == "newcomer" and run.data_config.new_people == 100
-    assert "Measured on 100 people this run never saw" in texts(at)
+    assert run.model_name == "onboard" and run.data_config.new_people == 100
+    said = texts(at)
+    assert "Measured on 100 people this run never saw" in said
+    assert "after rating what they knew of 12 popular movies" in said
+    assert "Searching for movies you love" in said
+
+
+def test_recommend_page_strip_follows_answers(demo):
+    from tests.conftest import train_demo
+
+    run = train_demo(demo, "onboard", 1).run
+    RunStore().save(run)
+    at = no_exception(page("recommend", run_id=run.run_id).run())
+    first = list(at.session_state["strip"][run.run_id])
+    assert len(first) == 12 and len([b for b in at.button if b.label == "Haven't seen it"]) == 12
+    assert "follow your answers" in texts(at)
+    at.button(key=f"skip_{first[0]}").click().run()
+    no_exception(at)
+    assert at.session_state["skipped"]["demo"] == [first[0]]
+    # skips alone already give this model's suggestions; never the skipped movie
+    titles = run.movie_table().set_index("movie_id")["title"]
+    assert titles[first[0]] not in set(at.dataframe[-1].value["title"])
+    assert len(at.dataframe[-1].value) == 10
+    at.button(key=f"unskip_{first[0]}").click().run()
+    assert no_exception(at).session_state["skipped"]["demo"] == []
+    # "show me other movies": the unrated ones count as not seen, the next strip is new
+    at.session_state["ratings"]["demo"].update({first[1]: 5.0, first[2]: 4.0})   # live dict
+    at.button(key="strip_next").click().run()
+    no_exception(at)
+    second = at.session_state["strip"][run.run_id]
+    assert len(second) == 12 and not set(second) & set(first)
+    assert set(at.session_state["skipped"]["demo"]) == set(first) - {first[1], first[2]}
+    assert "movies you haven't seen" in texts(at)
+    suggested = set(at.dataframe[-1].value["title"])
+    assert not suggested & set(run.movie_table().set_index("movie_id").loc[first, "title"])
+    at.button(key="forget_skips").click().run()
+    assert no_exception(at).session_state["skipped"]["demo"] == []
 
 
 def test_recommend_page_compares_two_runs(saved_run, demo):
@@ -259,11 +295,19 @@ def test_pages_say_how_good_a_run_is(saved_run):
         {"vectors": v, "genre_agreement": g, "series_check": c, "movies": 500,
          "series_movies": 20} for v, g, c in (("this run", 0.17, 0.05),
                                               ("item-kNN", 0.45, 0.7), ("chance", 0.16, 0.01))])
-    save_quality(RunStore(), saved_run.run_id, {"people": people, "neighbours": neighbours})
+    onboarding = pd.DataFrame([
+        {"method": m, "round": r, "shown": 12 * r, "ratings": 5.0 * r, "new_ratings": 5.0,
+         "no_ratings": 0.0, "precision": p, "recall": p, "ndcg": p, "popular_share": 0.9,
+         "distinct": d, "median_popularity": 900.0, "novelty": 1.0, "people": 50}
+        for m, p, d in (("this run", 0.31, 120), ("most rated", 0.3, 10)) for r in (1, 2, 3)])
+    save_quality(RunStore(), saved_run.run_id, {"people": people, "neighbours": neighbours,
+                                                "onboarding": onboarding})
     rated = {int(m): 5.0 for m in saved_run.movie_table()["movie_id"].head(3)}
     recommend = no_exception(page("recommend", ratings={"demo": rated}).run())
     said = texts(recommend)
-    assert "after 3 ratings, **2.0 of 10** suggestions" in said
+    assert "after 3 ratings of their own movies, **2.0 of 10**" in said
+    assert "after rating what they knew of 12 popular movies (they knew 5.0 on average), " \
+           "**3.1 of 10**" in said
     assert "no better than handing everyone the most-rated list" in said
     explore = page("explore")
     explore.session_state["explore_method"] = "PCA"
@@ -272,7 +316,10 @@ def test_pages_say_how_good_a_run_is(saved_run):
     assert metrics == {"Genre agreement of neighbours": "0.17", "Series check": "5%"}
     assert "This map is close to chance" in texts(explore)
     curves = no_exception(page("curves").run())
-    wide = curves.dataframe[1].value.set_index("method")
+    strips = curves.dataframe[1].value.set_index("method")
+    assert strips.loc[saved_run.run_id, "precision r1"] == 0.31
+    assert strips.loc["most rated (reference)", "distinct r3"] == 10
+    wide = curves.dataframe[2].value.set_index("method")
     assert wide.loc[saved_run.run_id, "precision @3"] == 0.2
     assert wide.loc["most rated (reference)", "distinct @10"] == 12
 
@@ -293,7 +340,7 @@ def test_app_routes_every_page(saved_run):
 
 
 # --- Every registered model on the pages that use a run ----------------------------------------
-@pytest.mark.parametrize("model", ["autorec", "bpr", "ease", "newcomer"])
+@pytest.mark.parametrize("model", ["autorec", "bpr", "ease", "newcomer", "onboard"])
 def test_curves_explore_and_recommend_work_for_every_model(demo, model):
     from tests.conftest import train_demo
 
