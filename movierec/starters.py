@@ -46,11 +46,11 @@ class Strip:
     adaptive: bool
 
     @classmethod
-    def for_run(cls, run: Run, n: int = SHOWN) -> Strip:
-        """The run's strip: the model's own (adaptive) when it has one, else popular and
-        varied from the ``max(20 n, 200)`` most rated movies."""
+    def for_run(cls, run: Run, n: int = SHOWN, popular: bool = False) -> Strip:
+        """The run's strip: the model's own (adaptive) when it has one (and ``popular`` is
+        False), else popular and varied from the ``max(20 n, 200)`` most rated movies."""
         model = run.model
-        if hasattr(model, "strip_scores"):
+        if hasattr(model, "strip_scores") and not popular:
             return cls(run, model.pool.cpu().numpy(), model.pool_near.cpu().numpy(), None,
                        True)
         from movierec.embeddings import distinctive_genre
