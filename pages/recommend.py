@@ -137,19 +137,23 @@ def suggestion_table(shown_run, known: dict[int, float], top: int, popular: int,
                      for r in reasons]
     result["genres"] = result["genres"].map(", ".join)
     value = "score" if shown_run.model.output == "score" else "predicted_rating"
-    st.dataframe(result[["title", "year", "genres", value, "why", "n_ratings"]],
-                 hide_index=True, width="stretch", column_config={
-        "predicted_rating": st.column_config.NumberColumn("predicted ★", format="%.2f"),
-        "score": st.column_config.NumberColumn("score", format="%.3f",
-                                               help="This model ranks; it predicts no stars."),
-        "why": st.column_config.TextColumn(
-            "why", help="A movie you liked that this one is among the 20 nearest neighbours "
-            "of; otherwise it is popular with the people whose answers are like yours."),
-        "year": st.column_config.NumberColumn("year", format="%d"),
-        "n_ratings": st.column_config.NumberColumn("ratings", format="%d")})
+    shown = pd.DataFrame({
+        "title": result["title"],
+        "year": result["year"].map(lambda y: "" if pd.isna(y) else f"{int(y)}"),
+        "ratings": result["n_ratings"].map("{:,}".format),
+        **({"score": result["score"].map("{:.3f}".format)} if value == "score" else
+           {"predicted ★": result["predicted_rating"].map("{:.2f}".format)}),
+        "why": result["why"],
+        "genres": result["genres"]})
+    shown.index = range(1, len(shown) + 1)
+    st.table(shown)
     told = f"your {len(usable)} ratings" + (f" and the {len(not_seen)} movies you haven't seen"
                                             if not_seen and shown_run.model.uses_skips else "")
-    st.caption(f"Fitted to {told} and ranked in {took * 1000:.0f} ms.")
+    st.caption(f"Fitted to {told} and ranked in {took * 1000:.0f} ms. ratings: how many "
+               "ratings the movie has in the training data; why: a movie you liked that it is "
+               "among the 20 nearest neighbours of, else it is popular with the people whose "
+               "answers are like yours" + ("; score: this model ranks and predicts no stars."
+                                           if value == "score" else "."))
     return result
 
 
@@ -241,7 +245,7 @@ with mine:
     st.subheader(f"Your ratings ({len(known)})")
     not_seen = [m for m in skipped if m in run.item_ids]
     if not_seen:
-        a, b = st.columns([5, 2])
+        a, b = st.columns([3, 2])
         a.caption(f"{len(not_seen)} movies you haven't seen (never suggested; they tell the "
                   "model about your taste too).")
         b.button("Forget them", key="forget_skips", on_click=skipped.clear)

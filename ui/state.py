@@ -230,12 +230,14 @@ def _stamp(run_id: str) -> float:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _run(run_id: str, root: str, stamp: float) -> Run:
-    from movierec.inference import fold_in
+    from movierec.inference import because, recommend
 
     loaded = _store(root).load(run_id)
-    # The first optimiser step in a process imports a good part of torch (about 2 s); pay it
-    # here, while the page loads, rather than after the click that asks for suggestions.
-    fold_in(loaded.model, [0], [loaded.rating_scale[-1]])
+    # The first suggestions in a process pay for imports and first calls into torch (the
+    # optimiser step of fold-in imports a good part of it, about 2 s); pay them here, while
+    # the page loads, rather than after the click that asks for suggestions.
+    first = {int(loaded.item_ids.ids[0]): float(loaded.rating_scale[-1])}
+    because(loaded, recommend(loaded, first, min_ratings=0)["movie_id"].tolist(), first)
     return loaded
 
 

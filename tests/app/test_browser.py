@@ -4,9 +4,11 @@ failure are saved under test-artifacts/."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED_DATA
 from tests.data.tiny import zip_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,10 +34,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def app_url(isolated_locations):
+@contextlib.contextmanager
+def serve(folder: Path):
+    """``streamlit run app.py`` on a free port with this process's environment; yields its
+    address and stops it afterwards (its log goes to ``folder``)."""
     port = free_port()
-    log = open(isolated_locations / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    log = open(folder / "streamlit.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -49,7 +54,7 @@ def app_url(isolated_locations):
             except OSError:
                 time.sleep(0.3)
         else:
-            pytest.fail("streamlit did not start: " + (isolated_locations / "streamlit.log")
+            pytest.fail("streamlit did not start: " + (folder / "streamlit.log")
                         .read_text()[-2000:])
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -59,19 +64,32 @@ def app_url(isolated_locations):
 
 
 @pytest.fixture
-def page(app_url, request):
+def app_url(isolated_locations):
+    with serve(isolated_locations) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def chromium_tab(url: str, request):
+    """A Chromium tab at ``url``; a screenshot under test-artifacts/ when the test failed."""
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-background-networking", "--disable-gpu",
             "--disable-dev-shm-usage"])
         tab = browser.new_page(viewport={"width": 1400, "height": 1400})
         tab.set_default_timeout(60_000)
-        tab.goto(app_url)
+        tab.goto(url)
         yield tab
         if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
             ARTIFACTS.mkdir(exist_ok=True)
             tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
         browser.close()
+
+
+@pytest.fixture
+def page(app_url, request):
+    with chromium_tab(app_url, request) as tab:
+        yield tab
 
 
 def settle(tab, quiet_for: float = 1.0) -> None:
@@ -149,11 +167,11 @@ def test_train_explore_and_recommend_in_chromium(page, tmp_path):
     go(tab, "Recommend")
     tab.get_by_text("Popular picks to start with").wait_for()
     for rated in range(1, 4):
-        tab.locator("[aria-label='5 out of 5 stars']").first.click()
+        tab.locator("[aria-label='5 out of 5 stars']").nth(rated - 1).click()
         tab.get_by_text(f"Your ratings ({rated})").wait_for()
         settle(tab)
     tab.get_by_text("ranked in").wait_for()
-    assert tab.locator("[data-testid=stDataFrame]").count() == 1   # the suggestions table
+    assert tab.locator("[data-testid=stTable]").count() == 1   # the suggestions table
     no_exception(tab)
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / "browser-recommend.png"), full_page=True)
@@ -222,3 +240,59 @@ def test_two_browser_sessions_share_a_training_but_not_ratings(app_url, isolated
             raise
         finally:
             browser.close()
+
+
+def suggestion_rows(tab) -> list[list[str]]:
+    """The cells of the suggestions table (one list per row, header first, the row number
+    first in each)."""
+    rows = tab.locator("[data-testid=stTable]").last.locator("tr")
+    return [[cell.inner_text().strip() for cell in rows.nth(i).locator("th, td").all()]
+            for i in range(rows.count())]
+
+
+def strip_titles(tab) -> list[str]:
+    """The titles on the strip's cards that are not answered yet."""
+    cards = tab.locator("[data-testid=stLayoutWrapper]").filter(
+        has=tab.get_by_role("button", name="Haven't seen it")).filter(
+        has_not=tab.locator("[data-testid=stLayoutWrapper]"))   # the innermost: one card
+    return [card.locator("strong").first.inner_text() for card in cards.all()]
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "ml-1m" / "ratings.dat").is_file(),
+                    reason=f"MovieLens 1M not found in {SHARED_DATA}")
+def test_a_newcomer_rates_five_strip_movies_on_movielens_1m(isolated_locations, monkeypatch,
+                                                            request):
+    """Issue 16's journey: on a fresh Recommend page, a person rates five movies of the strip
+    and gets suggestions that are not obscure, each with a reason."""
+    monkeypatch.setenv("MOVIEREC_DATA_DIR", str(SHARED_DATA))
+    subprocess.run([sys.executable, "-m", "movierec", "train", "--preset", "recommended",
+                    "--no-quality", "--quiet"], check=True, cwd=ROOT, timeout=900,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    with serve(isolated_locations) as url, chromium_tab(f"{url}/recommend", request) as tab:
+        tab.get_by_text("Popular picks to start with").wait_for(timeout=120_000)
+        settle(tab)
+        first_strip = strip_titles(tab)
+        assert len(first_strip) == 12, first_strip
+        for card, stars in enumerate((5, 4, 5, 3, 4)):
+            tab.locator(f"[aria-label='{stars} out of 5 stars']").nth(card).click()
+            tab.get_by_text(f"Your ratings ({card + 1})").wait_for()
+            settle(tab)
+        no_exception(tab)
+        tab.get_by_text("Fitted to your 5 ratings").wait_for()
+        header, *rows = suggestion_rows(tab)
+        assert len(rows) == 10, (header, rows)
+        ratings = [int(row[header.index("ratings")].replace(",", "")) for row in rows]
+        assert statistics.median(ratings) >= 100, ratings
+        reasons = [row[header.index("why")] for row in rows]
+        assert all(r.startswith("because you rated ") or r == "popular with people like you"
+                   for r in reasons), reasons
+        assert not {row[header.index("title")] for row in rows} & set(first_strip)
+        # "show me other movies": the seven unrated count as not seen, and the strip moves on
+        tab.get_by_role("button", name="Show me other movies").click()
+        tab.get_by_text("7 movies you haven't seen").wait_for()
+        settle(tab)
+        second_strip = strip_titles(tab)
+        assert len(second_strip) == 12 and not set(second_strip) & set(first_strip)
+        no_exception(tab)
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / "browser-onboarding.png"), full_page=True)

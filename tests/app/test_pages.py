@@ -199,7 +199,7 @@ def test_recommend_page_suggests_from_the_first_ratings(saved_run):
     assert "Rate a movie below" in texts(at)
     at.session_state["ratings"] = {"demo": dict(rated)}
     no_exception(at.run())
-    suggestions = at.dataframe[-1].value
+    suggestions = at.table[-1].value
     assert len(suggestions) == 10
     assert not set(suggestions["title"]) & set(table.set_index("movie_id").loc[list(rated),
                                                                                  "title"])
@@ -246,8 +246,8 @@ def test_recommend_page_strip_follows_answers(demo):
     assert at.session_state["skipped"]["demo"] == [first[0]]
     # skips alone already give this model's suggestions; never the skipped movie
     titles = run.movie_table().set_index("movie_id")["title"]
-    assert titles[first[0]] not in set(at.dataframe[-1].value["title"])
-    assert len(at.dataframe[-1].value) == 10
+    assert titles[first[0]] not in set(at.table[-1].value["title"])
+    assert len(at.table[-1].value) == 10
     at.button(key=f"unskip_{first[0]}").click().run()
     assert no_exception(at).session_state["skipped"]["demo"] == []
     # "show me other movies": the unrated ones count as not seen, the next strip is new
@@ -258,7 +258,7 @@ def test_recommend_page_strip_follows_answers(demo):
     assert len(second) == 12 and not set(second) & set(first)
     assert set(at.session_state["skipped"]["demo"]) == set(first) - {first[1], first[2]}
     assert "movies you haven't seen" in texts(at)
-    suggested = set(at.dataframe[-1].value["title"])
+    suggested = set(at.table[-1].value["title"])
     assert not suggested & set(run.movie_table().set_index("movie_id").loc[first, "title"])
     at.button(key="forget_skips").click().run()
     assert no_exception(at).session_state["skipped"]["demo"] == []
@@ -276,7 +276,7 @@ def test_recommend_page_compares_two_runs(saved_run, demo):
     assert "has not been measured" in texts(at)
     at.selectbox(key="compare_run").set_value(other.run_id).run()
     no_exception(at)
-    first, second = at.dataframe[-2].value, at.dataframe[-1].value
+    first, second = at.table[-2].value, at.table[-1].value
     assert len(first) == len(second) == 10
     common = len(set(first["title"]) & set(second["title"]))
     assert f"**{common} of 10** suggestions are on both lists" in texts(at)
@@ -360,7 +360,7 @@ def test_curves_explore_and_recommend_work_for_every_model(demo, model):
     rated = {int(m): 5.0 for m in table["movie_id"].head(3)}
     recommend = no_exception(page("recommend", run_id=run.run_id,
                                   ratings={"demo": dict(rated)}).run())
-    suggestions = recommend.dataframe[-1].value
+    suggestions = recommend.table[-1].value
     assert len(suggestions) == 10
     assert not set(suggestions["title"]) & set(table.set_index("movie_id").loc[list(rated),
                                                                                 "title"])

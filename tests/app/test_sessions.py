@@ -72,7 +72,7 @@ def test_different_settings_ratings_and_runs_stay_in_their_session():
     rec_second = page("recommend", run_id=a["run_id"]).run()
     no_exception(rec_first)
     no_exception(rec_second)
-    assert len(rec_first.dataframe[-1].value) == 10
+    assert len(rec_first.table[-1].value) == 10
     assert "Rate a movie below" in texts(rec_second)
     assert rec_second.session_state["ratings"].get("demo", {}) == {}
     assert state.run(a["run_id"]).model is model
