@@ -82,7 +82,7 @@ MODELS: dict[str, ModelSpec] = {
         NewcomerConfig, TrainConfig(epochs=1, batch_size=65536),
         "Item-to-item weights fitted, in closed form, to people shown with only a few of their "
         "ratings and asked which other movies they liked; popularity is discounted as a "
-        "person rates more. The one-click model of the Recommend page.",
+        "person rates more. Weak for someone who rates only popular movies (see onboard).",
         "after Steck 2019, WWW, and Steck 2020, NeurIPS (denoising linear autoencoders)"),
     "onboard": ModelSpec(
         "onboard", "Suggestions for newcomers, both ways in (item-to-item, strip and search)",
