@@ -30,7 +30,7 @@ if state.selected_run_id() is None:
     st.info("No model is trained yet. One click trains the recommended one right here: the "
             "onboarding model, built for people who have rated only a few movies, whether they "
             "answer the picks below or search for their own (about 30 s on MovieLens 1M, then "
-            "about 30 s to measure its suggestions on 600 people it never saw).")
+            "about 40 s to measure its suggestions on 600 people it never saw).")
     data = preset.data
     if not state.present(data.dataset):
         st.warning("MovieLens 1M is not in the data folder, so this trains on the **synthetic "
