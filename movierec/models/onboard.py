@@ -199,13 +199,31 @@ class Onboard(ItemItemModel):
         """The strip head's share of each person's scores: the share of their answers about
         pool movies, to the power ``gate_power`` (1 for someone who has answered nothing)."""
         n, p = self.n_items, self.n_pool
-        rated = (user_vec[..., :n] != 0).sum(-1).float()
-        pool_rated = (user_vec[..., self.pool] != 0).sum(-1).float()
-        skipped = (user_vec[..., n + p:n + 2 * p] != 0).sum(-1).float()
+        return self._gate_of((user_vec[..., :n] != 0).sum(-1).float(),
+                             (user_vec[..., self.pool] != 0).sum(-1).float(),
+                             (user_vec[..., n + p:n + 2 * p] != 0).sum(-1).float())
+
+    def _gate_of(self, rated: torch.Tensor, pool_rated: torch.Tensor,
+                 skipped: torch.Tensor) -> torch.Tensor:
         answers = rated + skipped
         share = torch.where(answers > 0, (pool_rated + skipped) / answers.clamp_min(1),
                             torch.ones_like(answers))
         return share ** self.config.gate_power
+
+    def _sparse_gate(self, rows: torch.Tensor) -> torch.Tensor:
+        """:meth:`_gate` of sparse feature rows, without making them dense."""
+        row, column = rows.indices()
+        count = rows.shape[0]
+        n, p = self.n_items, self.n_pool
+        rated = column < n
+        in_pool = torch.zeros(n, dtype=torch.bool, device=column.device)
+        in_pool[self.pool] = True
+        pool_rated = rated & in_pool[column.clamp_max(n - 1)]
+        skipped = (column >= n + p) & (column < n + 2 * p)
+
+        def per_row(mask: torch.Tensor) -> torch.Tensor:
+            return torch.bincount(row[mask], minlength=count).float()
+        return self._gate_of(per_row(rated), per_row(pool_rated), per_row(skipped))
 
     def _blend(self, search: torch.Tensor, strip: torch.Tensor, gate: torch.Tensor,
                liked: torch.Tensor) -> torch.Tensor:
@@ -236,7 +254,7 @@ class Onboard(ItemItemModel):
         users, items = torch.broadcast_tensors(user_idx, item_idx)
         unique, inverse = torch.unique(users.reshape(-1), return_inverse=True)
         rows = self._rows(unique)
-        gate = self._gate(rows.to_dense())
+        gate = self._sparse_gate(rows)
         flat = items.reshape(-1)
         search = torch.sparse.mm(rows, self.search_weights)[inverse, flat]
         strip = torch.sparse.mm(rows, self.strip_weights)[inverse, flat]
