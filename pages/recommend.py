@@ -86,7 +86,10 @@ def _unskip(movie_id: int) -> None:
 
 
 def _other_movies(shown: list[int]) -> None:
-    """Move on to the next strip: the movies left unrated count as not seen."""
+    """Move on to the next strip: the movies left unrated count as not seen. A click on a
+    strip that is no longer the one shown (a second, impatient click) changes nothing."""
+    if state.shown_strip(run.run_id) != shown:
+        return
     for movie_id in shown:
         if movie_id not in ratings:
             _skip(movie_id)
@@ -237,7 +240,7 @@ with find:
                     st.button("Haven't seen it", key=f"skip_{movie_id}", on_click=_skip,
                               args=(movie_id,))
     if shown_ids:
-        st.button("Show me other movies", key="strip_next", on_click=_other_movies,
+        st.button("Show me other movies", key=f"strip_next_{shown_ids[0]}", on_click=_other_movies,
                   args=(shown_ids,), help="The movies you left unrated count as not seen.")
 
 with mine:

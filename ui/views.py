@@ -162,9 +162,9 @@ def _onboarding_words(table: pd.DataFrame) -> tuple[str, bool, int]:
     if len(own) > 1:
         last = own.iloc[-1]
         text += (f"; after {int(last['shown'])} shown ({last['ratings']:.1f} rated), "
-                 f"{_hits(last['precision'])}")
-    text += (f". The suggestions spanned {int(first['distinct']):,} different movies, with "
-             f"{first['median_popularity']:,.0f} ratings each in the middle")
+                 f"{_hits(last['precision'])} of 10")
+    text += (f". The suggestions spanned {int(first['distinct']):,} different movies; the "
+             f"typical one has {first['median_popularity']:,.0f} training ratings")
     better = reference is None or first["precision"] > reference
     return text, better, int(first["people"])
 
