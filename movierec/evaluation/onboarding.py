@@ -97,7 +97,12 @@ def reveal(strip: StripChooser, people: Interactions, protocol: OnboardingProtoc
     Returns:
         The answers after each round (cumulative).
     """
-    histories = _histories(people)
+    return _reveal(strip, _histories(people), protocol, progress)
+
+
+def _reveal(strip: StripChooser, histories: list[tuple[np.ndarray, np.ndarray]],
+            protocol: OnboardingProtocol, progress: Callable[[int, int], None] | None) \
+        -> list[Answers]:
     rated = [np.zeros(0, np.int64) for _ in histories]
     stars = [np.zeros(0, np.float32) for _ in histories]
     skipped = [np.zeros(0, np.int64) for _ in histories]
@@ -121,11 +126,12 @@ def reveal(strip: StripChooser, people: Interactions, protocol: OnboardingProtoc
     return rounds
 
 
-def round_queries(answers: Answers, people: Interactions, liked: float) -> list[Query]:
-    """One query per person: what they rated and skipped, and the movies they liked that
-    they were not shown."""
+def round_queries(answers: Answers, histories: list[tuple[np.ndarray, np.ndarray]],
+                  liked: float) -> list[Query]:
+    """One query per person (``histories``: each person's movies and stars, by movie): what
+    they rated and skipped, and the movies they liked that they were not shown."""
     queries = []
-    for person, (items, ratings) in enumerate(_histories(people)):
+    for person, (items, ratings) in enumerate(histories):
         shown = np.concatenate([answers.rated[person], answers.skipped[person]])
         hidden = ~np.isin(items, shown)
         queries.append(Query(answers.rated[person], answers.stars[person],
@@ -164,8 +170,9 @@ def onboarding_table(rankers: dict[str, Ranker], strip: StripChooser, people: In
                              min_ratings=protocol.min_ratings, popular=protocol.popular)
     walk = None if progress is None else (lambda done, total: progress("strips", done, total))
     rows = []
-    for number, answers in enumerate(reveal(strip, people, protocol, walk), start=1):
-        queries = round_queries(answers, people, protocol.liked)
+    histories = _histories(people)
+    for number, answers in enumerate(_reveal(strip, histories, protocol, walk), start=1):
+        queries = round_queries(answers, histories, protocol.liked)
         given = np.array([len(q.given_items) for q in queries])
         for name, ranker in rankers.items():
             if name not in learns_from_skips:

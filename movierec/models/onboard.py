@@ -340,8 +340,8 @@ class Onboard(ItemItemModel):
         seen_weights = self.seen_weights.cpu().numpy().astype(np.float64)
         rated_pool = x[:, pool].toarray() != 0                       # users x P
         weight_pool = x[:, pool].toarray()
-        star_index = sp.csr_matrix((deviation, x.indices, x.indptr), shape=x.shape)
-        deviation_pool = star_index[:, pool].toarray()
+        deviation_pool = sp.csr_matrix((deviation, x.indices, x.indptr),
+                                       shape=x.shape)[:, pool].toarray()
         shown = np.zeros((n_users, p), dtype=bool)
         feature_rows, liked_rows = [], []
         for _ in range(c.rounds):
