@@ -1,27 +1,39 @@
 # Two commands on a fresh machine: `make run` starts the dashboard, `make test` runs the tests.
-# Both create .venv and install the pinned requirements the first time.
+# Both create .venv the first time: `make run` installs the runtime (requirements.txt), `make test`
+# adds the development tools (requirements-dev.txt: pytest, ruff, Playwright, Surprise,
+# Hypothesis).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
 
-.PHONY: run test lint clean
+.PHONY: run test test-quick lint clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUNTIME): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(RUNTIME)
 
-run: $(STAMP)
+$(DEV): $(RUNTIME) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV)
+
+run: $(RUNTIME)
 	$(BIN)/python -m ui.launch
 
-lint: $(STAMP)
-	$(BIN)/ruff check movierec tests ui pages app.py benchmarks
+lint: $(DEV)
+	$(BIN)/ruff check movierec tests ui pages app.py benchmarks docs/screenshots
 
-test: $(STAMP) lint
+test: $(DEV) lint
 	$(BIN)/python -m pytest
+
+# The quick loop while working: everything but the browser, torchrun, build and long real-data
+# tests (CI runs them all).
+test-quick: $(DEV) lint
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

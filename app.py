@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui import state
+from ui import nav, warmup
 
 st.set_page_config(page_title="movierec", page_icon="🎬", layout="wide")
-state.warm_up()
-state.navigation().run()
+warmup.warm_up()
+nav.navigation().run()

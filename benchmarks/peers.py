@@ -247,8 +247,6 @@ def kfold_rows(dataset, folds: int) -> list[str]:
     """Surprise SVD and movierec's mf and autorec (registry defaults) on the same k folds."""
     import dataclasses
 
-    import torch
-
     from movierec.interactions import Interactions
     from movierec.models import get_model_spec
     from movierec.training import Trainer
@@ -261,9 +259,8 @@ def kfold_rows(dataset, folds: int) -> list[str]:
         svd = surprise_fit(part.train, part.test)["Surprise SVD (defaults)"]
         scores["Surprise SVD (defaults)"].append(svd["rmse"])
         for name in ("mf", "autorec"):
-            torch.manual_seed(0)
             spec = get_model_spec(name)
-            model = spec.build(part.n_users, part.n_items, dataset.rating_scale)
+            model = spec.build(part.n_users, part.n_items, dataset.rating_scale, seed=0)
             config = dataclasses.replace(spec.train_defaults, ranking_eval=False)
             trainer = Trainer(model, part, config)
             scores[f"movierec {name}"].append(list(trainer.epochs(config.epochs))[-1].val_rmse)

@@ -63,7 +63,8 @@ def most_rated(ddir: Path, cache: Path) -> dict:
 
     from movierec.config import DataConfig
     from movierec.data import load_dataset
-    from movierec.evaluation.ncf import ncf_metrics, read_test_negative
+    from movierec.data.ncf import read_test_negative
+    from movierec.evaluation.ncf import ncf_metrics
     from movierec.split import make_split
 
     dataset = load_dataset("ml-1m", data_dir=ddir, cache_dir=cache, allow_download=False)

@@ -3,5 +3,7 @@
 import sys
 
 from movierec.cli import main
+from movierec.process import tune_allocator
 
+tune_allocator()
 sys.exit(main())

@@ -1,5 +1,5 @@
 """Training across processes that ``torchrun`` started: the process group, which process speaks
-(rank 0), and each process's share of every batch (see docs/DISTRIBUTED.md).
+(rank 0), and each process's share of every batch (see docs/SCALE.md).
 
 Without torchrun (``WORLD_SIZE`` unset or 1) every helper here answers as for one process and
 nothing is initialised.

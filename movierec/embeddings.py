@@ -195,9 +195,7 @@ def movie_map(run: Run, config: ProjectionConfig = ProjectionConfig(),
             coords = cached[["x", "y"]].to_numpy()
     if coords is None:
         # Unit length, so that the map's distances follow the cosine that ranks neighbours.
-        vectors = run.model.item_embeddings().detach().float().cpu().numpy()[seen]
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        coords = project(vectors, config, progress)
+        coords = project(run.unit_vectors().numpy()[seen], config, progress)
         if store is not None:
             store.write_extra(run.run_id, config.name, pd.DataFrame({
                 "movie_id": table.loc[seen, "movie_id"].to_numpy(),

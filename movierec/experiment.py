@@ -7,7 +7,6 @@ import copy
 from collections.abc import Callable, Iterator
 
 import numpy as np
-import torch
 
 from movierec.config import DataConfig, TrainConfig
 from movierec.data.dataset import Dataset
@@ -37,6 +36,7 @@ class Training:
     def rewind(self) -> None:
         """Undo a partly trained epoch: weights and trainer state as after the last whole one."""
         weights, state = self._snapshot
+        self.run.forget_derived()
         self.run.model.load_state_dict(weights)
         self.run.model.eval()
         self.trainer.load_state_dict(state)
@@ -47,6 +47,7 @@ class Training:
         """Train ``n`` more epochs (default: the train config's ``epochs``)."""
         n = self.run.train_config.epochs if n is None else n
         for record in self.trainer.epochs(n, on_batch=on_batch):
+            self.run.forget_derived()
             self.run.history.append(record.to_dict())
             self.run.train_seconds += record.seconds
             self.run.trainer_state = self.trainer.state_dict()
@@ -70,8 +71,8 @@ def start_training(dataset: Dataset, data_config: DataConfig, model_name: str,
     # Refused here, before the model is allocated, when it cannot fit in memory.
     check_fits(spec, model_config, data.n_users, data.n_items, len(data.train),
                train_config.batch_size, resolve_device(train_config.device))
-    torch.manual_seed(train_config.seed)
-    model = spec.build(data.n_users, data.n_items, dataset.rating_scale, model_config)
+    model = spec.build(data.n_users, data.n_items, dataset.rating_scale, model_config,
+                       seed=train_config.seed)
     movies = dataset.movies[dataset.movies["movie_id"].isin(data.train.item_ids.ids)]
     run = Run(run_id=run_id or new_run_id(model_name, dataset.name), model_name=model_name,
               model_config=model_config, data_config=data_config, train_config=train_config,

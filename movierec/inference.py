@@ -3,8 +3,6 @@ find similar movies by cosine similarity of the movie embeddings. Nothing here c
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -14,6 +12,7 @@ import torch
 from movierec.errors import ConfigError, UnknownIdError
 from movierec.models.base import Recommender
 from movierec.runs import Run
+from movierec.titles import normalise_title, title_forms
 
 
 def fold_in(model: Recommender, item_idx, ratings, prior_weight: float = 0.3,
@@ -176,7 +175,8 @@ def similar(run: Run, movie_id: int, top: int = 10, min_ratings: int = 0) -> pd.
     except UnknownIdError as exc:
         raise UnknownIdError(f"{exc} (not among the {len(run.item_ids)} movies this run knows)") \
             from None
-    sims = cosine_similarities(run.model, position)
+    emb = run.unit_vectors()
+    sims = (emb @ emb[position]).numpy()
     table = run.movie_table()
     keep = (table["n_ratings"] >= min_ratings).to_numpy(copy=True)
     keep[position] = False
@@ -184,13 +184,6 @@ def similar(run: Run, movie_id: int, top: int = 10, min_ratings: int = 0) -> pd.
     result = table.iloc[best][["movie_id", "title", "year", "genres", "n_ratings"]].copy()
     result.insert(4, "similarity", sims[best].astype(float))
     return result.reset_index(drop=True)
-
-
-def cosine_similarities(model: Recommender, position: int) -> np.ndarray:
-    """Cosine similarity of item ``position``'s embedding to every item's (itself included)."""
-    with torch.no_grad():
-        emb = torch.nn.functional.normalize(model.item_embeddings().detach().float(), dim=1)
-        return (emb @ emb[position]).cpu().numpy()
 
 
 CLOSE_RANK = 20   # a suggestion is "because you rated" a movie only among its nearest 20
@@ -208,9 +201,8 @@ def because(run: Run, movie_ids, rated: Mapping[int, float],
     if not liked or len(movie_ids) == 0:
         return [None] * len(movie_ids)
     known = torch.as_tensor(run.item_counts > 0)
+    emb = run.unit_vectors()
     with torch.no_grad():
-        emb = torch.nn.functional.normalize(run.model.item_embeddings().detach().float(), dim=1)
-        emb = emb.cpu()
         liked_pos = torch.as_tensor(run.item_ids.index(np.asarray(liked, dtype=np.int64)))
         asked = torch.as_tensor(run.item_ids.index(np.asarray(movie_ids, dtype=np.int64)))
         sims = emb[liked_pos] @ emb.T                       # (liked, all movies)
@@ -225,26 +217,6 @@ def because(run: Run, movie_ids, rated: Mapping[int, float],
             for r, b in zip(best_rank.tolist(), best.tolist(), strict=True)]
 
 
-_ARTICLE = re.compile(r"^(?P<name>.*?), (?P<article>the|a|an|les|la|le|l'|il|el|das|der|die)"
-                      r"(?P<rest>\s*\(.*)?$", re.IGNORECASE)
-
-
-def normalise_title(text: str) -> str:
-    """Lower case, accents and punctuation removed, spaces collapsed ("Amélie" -> "amelie")."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
-
-
-def _title_forms(title: str) -> str:
-    """The title and, for "Matrix, The (1999)", also "The Matrix (1999)", normalised."""
-    forms = [normalise_title(title)]
-    match = _ARTICLE.match(title)
-    if match:
-        forms.append(normalise_title(f"{match['article']} {match['name']}{match['rest'] or ''}"))
-    return " | ".join(forms)
-
-
 def find_movies(run_or_movies, query: str, limit: int = 10) -> pd.DataFrame:
     """Movies whose title matches ``query``, forgiving case, accents, punctuation and
     MovieLens' trailing articles ("matrix, the" and "the matrix" both find "Matrix, The
@@ -255,12 +227,10 @@ def find_movies(run_or_movies, query: str, limit: int = 10) -> pd.DataFrame:
         return table.iloc[:0]
     if isinstance(run_or_movies, Run):
         # Normalised once per run: about half a second for MovieLens 32M's 87,585 titles.
-        forms = getattr(run_or_movies, "_title_forms", None)
-        if forms is None or len(forms) != len(table):
-            forms = table["title"].astype(str).map(_title_forms)
-            run_or_movies._title_forms = forms
+        forms = run_or_movies.derived("title_forms",
+                                      lambda: table["title"].astype(str).map(title_forms))
     else:
-        forms = table["title"].astype(str).map(_title_forms)
+        forms = table["title"].astype(str).map(title_forms)
     found = table[forms.str.contains(words, regex=False)]
     if "n_ratings" in found.columns:
         found = found.sort_values("n_ratings", ascending=False, kind="stable")

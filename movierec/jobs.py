@@ -20,25 +20,24 @@ from movierec.config import DataConfig, TrainConfig
 from movierec.data.dataset import Dataset
 from movierec.data.loader import load_dataset
 from movierec.errors import MovieRecError
-from movierec.experiment import Training, continue_training, start_training
-from movierec.models import get_model_spec
+from movierec.experiment import Training, continue_training
+from movierec.recipe import Recipe
 from movierec.runs import RunStore, run_key
+from movierec.workflows import Stopped, start, train
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running", "measuring")
 
 
-class _StopRequested(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class JobSpec:
-    """What to train: a new run from configs, or ``more_epochs`` of an existing run.
+    """What to train: a new run from a recipe, or ``more_epochs`` of an existing run.
 
     Attributes:
         data_config, model_name, model_config, train_config: a new run's settings.
+        plan: epochs per training call (a preset's continuation is a second one); empty means
+            ``train_config.epochs`` in one.
         resume_run: id of a run to continue instead (the configs are then ignored).
         more_epochs: epochs to add when continuing.
     """
@@ -47,25 +46,36 @@ class JobSpec:
     model_name: str = ""
     model_config: object = None
     train_config: TrainConfig | None = None
+    plan: tuple[int, ...] = ()
     resume_run: str | None = None
     more_epochs: int = 0
 
     @classmethod
-    def new(cls, data_config: DataConfig, model_name: str, model_config=None,
-            train_config: TrainConfig | None = None) -> JobSpec:
-        spec = get_model_spec(model_name)
-        return cls(data_config, model_name, model_config or spec.config_cls(),
-                   train_config or spec.train_defaults)
+    def of(cls, recipe: Recipe) -> JobSpec:
+        """The job that trains ``recipe`` (see :func:`movierec.recipe.make_recipe`)."""
+        return cls(recipe.data, recipe.model, recipe.model_config, recipe.train, recipe.plan)
+
+    @property
+    def epoch_plan(self) -> tuple[int, ...]:
+        if self.resume_run:
+            return (self.more_epochs,)
+        return self.plan or (self.train_config.epochs,)
+
+    @property
+    def config_key(self) -> str:
+        """The key of the configs (what a saved run records, see :func:`run_key`)."""
+        return run_key(self.data_config, self.model_name, self.model_config, self.train_config)
 
     @property
     def key(self) -> str:
         if self.resume_run:
             return f"resume:{self.resume_run}:+{self.more_epochs}"
-        return run_key(self.data_config, self.model_name, self.model_config, self.train_config)
+        plan = self.epoch_plan
+        return self.config_key + ("" if len(plan) == 1 else "-plan" + "+".join(map(str, plan)))
 
     @property
     def planned_epochs(self) -> int:
-        return self.more_epochs if self.resume_run else self.train_config.epochs
+        return sum(self.epoch_plan)
 
 
 @dataclass(eq=False)
@@ -156,7 +166,7 @@ class JobManager:
             if job is not None and (job.status in ACTIVE or job.status == "done"):
                 return job
             if not spec.resume_run:
-                existing = self.store.find(key)
+                existing = self.store.find(spec.config_key, spec.planned_epochs)
                 if existing is not None:
                     job = Job(spec, status="done", run_id=existing, finished=time.time(),
                               message="trained before; loaded from disk")
@@ -223,9 +233,9 @@ class JobManager:
                 run = self.store.load(spec.resume_run, with_trainer_state=True)
                 training = continue_training(run, self._dataset_named(run.data_config.dataset))
             else:
-                training = start_training(self._dataset_named(spec.data_config.dataset),
-                                          spec.data_config, spec.model_name, spec.model_config,
-                                          spec.train_config)
+                training = start(Recipe(spec.data_config, spec.model_name, spec.model_config,
+                                        spec.train_config, spec.epoch_plan),
+                                 self._dataset_named(spec.data_config.dataset))
         except MovieRecError as exc:
             job._update(status="failed", finished=time.time(), message=str(exc))
             return
@@ -237,46 +247,35 @@ class JobManager:
         def on_batch(done: int, total: int) -> None:
             job._update(batches=(done, total))
             if job._stop.is_set():
-                raise _StopRequested
+                raise Stopped
+
+        def after_training(run) -> None:
+            job._update(history=list(run.history))
+            if not job._stop.is_set():
+                job._update(status="measuring", batches=(0, 0))
+
+        def on_quality(label: str, done: int, total: int) -> None:
+            job._update(batches=(done, total), message=f"measuring: {label}")
+            if job._stop.is_set():
+                raise Stopped
 
         try:
-            for _ in training.epochs(job.spec.planned_epochs, on_batch=on_batch):
-                self.store.save(training.run)
-                job._update(history=list(training.run.history))
-        except _StopRequested:
-            training.rewind()
-            kept = training.run.epochs
-            if kept:
-                self.store.save(training.run)
+            result = train(training, job.spec.epoch_plan, store=self.store, save_each_epoch=True,
+                           on_epoch=lambda _: job._update(history=list(training.run.history)),
+                           on_batch=on_batch, on_quality=on_quality,
+                           after_training=after_training, tolerate_measure_errors=True)
+        except MovieRecError as exc:
+            job._update(status="failed", finished=time.time(), message=str(exc))
+            return
+        kept = training.run.epochs
+        if not result.completed:
             job._update(status="stopped", finished=time.time(), history=list(
                 training.run.history), message=f"stopped by request after {kept} epochs"
                 + ("" if kept else "; nothing was saved"),
                 run_id=training.run.run_id if kept else None)
             return
-        except MovieRecError as exc:
-            job._update(status="failed", finished=time.time(), message=str(exc))
-            return
-        job._update(status="measuring", batches=(0, 0))
-        job._update(status="done", finished=time.time(),
-                    message="finished" + self._measure(job, training))
-
-    def _measure(self, job: Job, training: Training) -> str:
-        """Measure the finished run as people see it and store the tables beside it; returns
-        a note for the job's message when that failed (the run itself is kept)."""
-        from movierec.evaluation.report import measure_run, save_quality
-
-        def progress(label: str, done: int, total: int) -> None:
-            job._update(batches=(done, total), message=f"measuring: {label}")
-            if job._stop.is_set():
-                raise _StopRequested
-
-        notes: dict[str, str] = {}
-        try:
-            save_quality(self.store, training.run.run_id,
-                         measure_run(training.run, training.split, progress=progress,
-                                     notes=notes))
-        except _StopRequested:
-            return "; quality not measured (stopped)"
-        except MovieRecError as exc:
-            return f"; quality not measured: {exc}"
-        return "".join(f"; {name} quality not measured: {why}" for name, why in notes.items())
+        notes = result.notes
+        job._update(status="done", finished=time.time(), message="finished" + (
+            "; quality not measured (stopped)" if notes.get("quality") == "stopped" else
+            f"; quality not measured: {notes['quality']}" if "quality" in notes else
+            "".join(f"; {name} quality not measured: {why}" for name, why in notes.items())))

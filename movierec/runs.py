@@ -68,6 +68,30 @@ class Run:
     train_seconds: float = 0.0
     n_train: int = 0
     n_test: int = 0
+    # What is computed from the trained model and kept with it: see derived().
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, name: str, compute):
+        """``compute()``, worked out once per run and kept: a loaded run is shared by every
+        session of the dashboard, and this is the one place it keeps anything. Training
+        more epochs forgets it (:meth:`forget_derived`)."""
+        found = self._derived.get(name)
+        if found is None:
+            found = self._derived[name] = compute()
+        return found
+
+    def forget_derived(self) -> None:
+        """Drop what :meth:`derived` kept (the model changed)."""
+        self._derived.clear()
+
+    def unit_vectors(self) -> torch.Tensor:
+        """The movie vectors at unit length (CPU, float32): their dot products are the
+        cosine similarities that rank neighbours. Do not modify the tensor."""
+        def compute() -> torch.Tensor:
+            with torch.no_grad():
+                vectors = self.model.item_embeddings().detach().float().cpu()
+                return torch.nn.functional.normalize(vectors, dim=1)
+        return self.derived("unit_vectors", compute)
 
     @property
     def epochs(self) -> int:
@@ -145,16 +169,18 @@ class RunStore:
     """A folder of runs, one sub-folder each.
 
     Saving writes a complete new folder beside the old one and swaps them by renames, so an
-    interrupted save leaves the previous state; a swap interrupted between its two renames is
-    repaired the next time the store is opened.
+    interrupted save leaves the previous state; :meth:`recover` repairs a swap interrupted
+    between its two renames. Opening a store changes nothing on disk.
     """
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = paths.runs_dir(root)
-        self._recover()
 
-    def _recover(self) -> None:
+    def recover(self) -> RunStore:
+        """Finish or undo what saves and deletions killed halfway left behind (a process that
+        owns the folder calls this once when it starts); returns the store."""
         if not self.root.is_dir():
+            return self
             return
         for old in self.root.glob(".old-*"):
             run_id = old.name[len(".old-"):].rsplit("-", 1)[0]
@@ -175,6 +201,7 @@ class RunStore:
                     shutil.rmtree(leftover, ignore_errors=True)
             except OSError:
                 pass
+        return self
 
     def path(self, run_id: str) -> Path:
         if not _RUN_ID.match(run_id or ""):
@@ -322,12 +349,12 @@ class RunStore:
                 rows.append({"run_id": run_id, "status": "broken", "problem": str(exc)})
         return rows
 
-    def find(self, key: str) -> str | None:
-        """The newest sound run trained exactly as ``key`` says (configs and planned epochs,
-        not continued), or None."""
+    def find(self, key: str, epochs: int | None = None) -> str | None:
+        """The newest sound run trained exactly as ``key`` says, for ``epochs`` in all (default:
+        its training config's, not continued), or None."""
         for row in reversed(self.list()):
             if row["status"] == "ok" and row.get("config_key") == key \
-                    and row["epochs"] == row["planned_epochs"]:
+                    and row["epochs"] == (row["planned_epochs"] if epochs is None else epochs):
                 return row["run_id"]
         return None
 
@@ -345,6 +372,22 @@ class RunStore:
         except OSError as exc:
             raise RunError(f"cannot write {name} for run {run_id}: {exc}") from None
         return folder / f"{name}.parquet"
+
+    def stamp(self, run_id: str, extras: tuple[str, ...] = ()) -> tuple[int, ...]:
+        """What changes when the run is saved again (and when any of its ``extras`` is
+        written): a cache key that follows the files. Zeros for what is not there."""
+        try:
+            folder = self.path(run_id)
+        except RunError:
+            return (0,) * (1 + len(extras))
+        found = []
+        for path in [folder / "config.json",
+                     *(folder / "extras" / f"{name}.parquet" for name in extras)]:
+            try:
+                found.append(path.stat().st_mtime_ns)
+            except OSError:
+                found.append(0)
+        return tuple(found)
 
     def read_extra(self, run_id: str, name: str) -> pd.DataFrame | None:
         """A table stored with :meth:`write_extra`, or None (also when it is unreadable)."""

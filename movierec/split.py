@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from movierec.config import DataConfig
+from movierec.data.candidates import Candidates
 from movierec.data.dataset import Dataset
+from movierec.data.ncf import ncf_candidates, read_test_negative, read_test_rating
 from movierec.errors import ConfigError
-from movierec.evaluation.ncf import ncf_candidates, read_test_negative, read_test_rating
-from movierec.evaluation.ranking import Candidates
 from movierec.interactions import Interactions
 
 # A new person of the new-person protocol gives up to 10 ratings and is judged on the rest.

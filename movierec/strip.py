@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from movierec.vectors import unit_rows
+
 
 def nearest_in_pool(vectors: np.ndarray, k: int = 3) -> np.ndarray:
     """Each pool movie's ``k`` nearest pool movies by cosine similarity of ``vectors``
     (``(P, d)``): an int array ``(P, k)`` of pool positions (fewer columns when the pool is
     smaller than ``k + 1``)."""
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(vectors)
     sims = unit @ unit.T
     np.fill_diagonal(sims, -np.inf)
     k = min(k, len(vectors) - 1)

@@ -3,9 +3,7 @@ and the tests all consume the same generator (stopping early is ``break``)."""
 
 from __future__ import annotations
 
-import ctypes
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -15,8 +13,9 @@ import torch
 
 from movierec import distributed
 from movierec.config import TrainConfig
+from movierec.data.candidates import Candidates, sampled_candidates
 from movierec.errors import ConfigError, TrainingDiverged
-from movierec.evaluation.ranking import Candidates, candidate_metrics, sampled_candidates
+from movierec.evaluation.ranking import candidate_metrics
 from movierec.interactions import Interactions
 from movierec.models.base import Recommender
 from movierec.models.layers import Dropout
@@ -24,7 +23,6 @@ from movierec.models.lazy_adam import LazyAdam
 from movierec.split import Split
 
 EVAL_BATCH = 1 << 16
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameters
 # A closed-form model's training metrics are measured on this many training ratings at most
 # (a fixed seeded sample): measuring all of them could take longer than the solve itself.
 CLOSED_FORM_SAMPLE = 100_000
@@ -56,21 +54,6 @@ class EpochRecord:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory for reuse instead of handing it back to the kernel after
-    every step. Its defaults return large blocks at once, so each step's new gradient and
-    moment buffers arrive as fresh pages that fault in one by one: on 32M ratings with mf,
-    a fifth of a step here. No effect on other C libraries."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)   # glibc's largest
-        libc.mallopt(_M_TRIM_THRESHOLD, 2**30)
-    except (OSError, AttributeError):
-        pass
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -188,8 +171,6 @@ class Trainer:
                               "it without torchrun")
         self.config = config
         self.device = resolve_device(config.device)
-        if self.device.type == "cpu":
-            keep_freed_memory()
         self.model = model.to(self.device)
         self.train_data = _Tensors.of(split.train, model, self.device)
         self.test_data = _Tensors.of(split.test, model, self.device)

@@ -5,17 +5,17 @@ import pandas as pd
 import streamlit as st
 
 from movierec.errors import MovieRecError
-from ui import charts, state
+from ui import cache, charts, nav, state
 
-state.through_app()
+nav.through_app()
 st.title("Learning curves")
 st.caption("Training (dashed) and validation (solid) metrics per epoch; pick several runs to "
            "compare them.")
 
-rows = [r for r in state.runs() if r["status"] == "ok"]
+rows = [r for r in cache.runs() if r["status"] == "ok"]
 if not rows:
     st.info("There are no runs yet. Train one first.")
-    state.link("train", "Train a model")
+    nav.link("train", "Train a model")
     st.stop()
 ids = [r["run_id"] for r in rows]
 default = [i for i in (state.get(state.COMPARE) or []) if i in ids] or \
@@ -29,7 +29,7 @@ if not chosen:
 histories, finals = {}, []
 for run_id in chosen:
     try:
-        run = state.run(run_id)
+        run = cache.run(run_id)
     except MovieRecError as exc:
         st.warning(f"{run_id} cannot be shown: {exc}")
         continue
@@ -84,7 +84,7 @@ def _labelled(table: pd.DataFrame, run_id: str, column: str) -> list[dict]:
 
 onboarding_rows, people_rows, neighbour_rows = [], [], []
 for run_id in histories:
-    measured = state.quality(run_id)
+    measured = cache.quality(run_id)
     if "onboarding" in measured:
         onboarding_rows += _labelled(measured["onboarding"], run_id, "method")
     if "people" in measured:

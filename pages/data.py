@@ -11,25 +11,25 @@ import streamlit as st
 from movierec.config import DataConfig
 from movierec.data import download, install_zip
 from movierec.errors import ConfigError, MovieRecError
-from movierec.models.itemitem import MAX_ITEMS
+from movierec.limits import MAX_ITEMS
 from movierec.split import split_sizes
-from ui import state
+from ui import cache, catalog, nav, state
 
-state.through_app()
+nav.through_app()
 st.title("Data")
 st.caption("Pick a MovieLens release and the slice of it to learn from.")
 
-names = state.dataset_names()
+names = catalog.dataset_names()
 if state.get(state.DATASET) not in names:
-    state.put(state.DATASET, "ml-1m")
+    state.put(state.DATASET, state.DEFAULTS[state.DATASET])
 state.put("data_dataset_select", state.get(state.DATASET))
-name = st.selectbox("Dataset", names, format_func=state.dataset_label, key="data_dataset_select",
+name = st.selectbox("Dataset", names, format_func=catalog.dataset_label, key="data_dataset_select",
                     on_change=lambda: state.put(state.DATASET, state.get("data_dataset_select")))
-release = state.release(name)
-st.caption(state.dataset_note(name))
+release = catalog.release(name)
+st.caption(catalog.dataset_note(name))
 
-if not state.present(name):
-    st.warning(f"**{name}** is not in the data folder `{state.data_dir()}` yet.")
+if not cache.present(name):
+    st.warning(f"**{name}** is not in the data folder `{cache.data_dir()}` yet.")
     get_it, upload_it = st.columns(2)
     with get_it:
         st.markdown(f"**Download** it from GroupLens (about {release.zip_mb:g} MB).")
@@ -44,7 +44,7 @@ if not state.present(name):
                     bar.progress(0.0, text=f"{done / 1e6:.1f} MB")
 
             try:
-                download(release, state.data_dir(), progress=show)
+                download(release, cache.data_dir(), progress=show)
             except MovieRecError as exc:
                 bar.empty()
                 st.error(f"The download did not work: {exc}")
@@ -60,7 +60,7 @@ if not state.present(name):
                 path = Path(tmp) / "upload.zip"
                 path.write_bytes(uploaded.getbuffer())
                 try:
-                    folder = install_zip(path, state.data_dir())
+                    folder = install_zip(path, cache.data_dir())
                 except MovieRecError as exc:
                     st.error(f"That file cannot be used: {exc}")
                 else:
@@ -77,7 +77,7 @@ if not state.present(name):
 
 try:
     with st.spinner(f"Loading {name}..."):
-        stats = state.dataset_stats(name)
+        stats = cache.dataset_stats(name)
 except MovieRecError as exc:
     st.error(f"{name} cannot be read: {exc}")
     st.stop()
@@ -169,7 +169,7 @@ try:
         n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
         n_people = held = 0
     else:
-        n_train, n_test, n_people, held = state.split_counts(config)
+        n_train, n_test, n_people, held = cache.split_counts(config)
 except ConfigError as exc:
     st.error(str(exc))
 else:
@@ -183,4 +183,4 @@ else:
     st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**"
                + (f"; **{n_people:,}** new people held out with their {held:,} ratings."
                   if n_people else "."))
-    state.link("train", "Next: train a model")
+    nav.link("train", "Next: train a model")

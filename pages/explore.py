@@ -10,22 +10,22 @@ import streamlit as st
 from movierec.embeddings import ProjectionConfig
 from movierec.errors import MovieRecError
 from movierec.inference import find_movies, similar
-from ui import state, views
+from ui import cache, nav, state, views
 
 SHOWN_AT_FIRST = 5_000
 
-state.through_app()
+nav.through_app()
 st.title("Explore")
 st.caption("Each dot is a movie placed by its learned embedding: movies the model treats alike "
            "sit together. Click one, or search for it, to list its nearest neighbours.")
 
-run = views.pick_run(state.MAP_RUN, "Run whose map is shown", state.best_map_run)
+run = views.pick_run(state.MAP_RUN, "Run whose map is shown", cache.best_map_run)
 st.caption(f"{run.model_name} on {run.data_config.dataset}"
            f"{', synthetic data' if run.synthetic else ''}. Opens on the run with the most "
            "meaningful map.")
 try:
     with st.spinner("Measuring how alike each movie's neighbours are (once per run)..."):
-        neighbour_table = state.neighbour_quality(run.run_id)
+        neighbour_table = cache.neighbour_quality(run.run_id)
 except MovieRecError as exc:
     st.info(f"How meaningful this map is cannot be measured: {exc}")
 else:
@@ -49,9 +49,9 @@ placing = f"Placing {n_placed:,} movies with {method}" + (
     f" (the {n_placed:,} most rated of {n_rated:,})" if n_placed < n_rated else "")
 try:
     started = time.perf_counter()
-    if state.map_stored(run.run_id, config) or config.method == "pca":
+    if cache.map_stored(run.run_id, config) or config.method == "pca":
         with st.spinner(f"{placing}..."):
-            movies = state.movie_map_for(run.run_id, config)
+            movies = cache.movie_map_for(run.run_id, config)
     else:
         bar = st.progress(0.0, text=f"{placing}: finding each movie's neighbours (saved with "
                                     "the run afterwards)...")
@@ -59,7 +59,7 @@ try:
         def show(done: int, total: int) -> None:
             bar.progress(done / total, text=f"{placing}: step {done} of {total}")
 
-        movies = state.movie_map_for(run.run_id, config, progress=show)
+        movies = cache.movie_map_for(run.run_id, config, progress=show)
         bar.empty()
     took = time.perf_counter() - started
 except MovieRecError as exc:

@@ -2,7 +2,6 @@
 your answers) and get suggestions from the selected run, fitted to you without changing the
 model."""
 
-import dataclasses
 import time
 
 import pandas as pd
@@ -11,44 +10,39 @@ import streamlit as st
 from movierec.errors import MovieRecError
 from movierec.inference import because, find_movies, recommend
 from movierec.jobs import ACTIVE, JobSpec
-from movierec.models import get_model_spec
 from movierec.person import read_person_ratings, write_person_ratings
-from movierec.presets import PRESETS
-from ui import state, views
+from movierec.recipe import make_recipe
+from ui import cache, nav, state, views
 
 SHOWN = 12        # movies on the strip
 POPULAR_REASON = "popular with people like you"
 
-state.through_app()
+nav.through_app()
 st.title("Recommend")
 st.caption("Rate a few movies you know, or say which of the picks you haven't seen; the "
            "suggestions follow your taste from the first answer (the model itself never "
            "changes).")
 
 if state.selected_run_id() is None:
-    preset = PRESETS["recommended"]
     st.info("No model is trained yet. One click trains the recommended one right here: the "
             "onboarding model, built for people who have rated only a few movies, whether they "
             "answer the picks below or search for their own (about 30 s on MovieLens 1M, then "
             "about 40 s to measure its suggestions on 600 people it never saw).")
-    data = preset.data
-    if not state.present(data.dataset):
+    recipe = make_recipe("recommended")
+    if not cache.present(recipe.data.dataset):
         st.warning("MovieLens 1M is not in the data folder, so this trains on the **synthetic "
                    "demo** set. Get real data on the Data page.")
-        state.link("data", "Get MovieLens")
-        data = dataclasses.replace(data, dataset="demo", new_people=100)
+        nav.link("data", "Get MovieLens")
+        recipe = make_recipe("recommended", data={"dataset": "demo", "new_people": 100})
     status = views.training_status()
-    if status not in ACTIVE and st.button(f"Train the recommended model on {data.dataset}",
-                                          type="primary"):
-        spec = get_model_spec(preset.model)
-        job = state.jobs().submit(JobSpec.new(data, preset.model,
-                                              spec.config(dict(preset.model_settings)),
-                                              preset.train))
+    if status not in ACTIVE and st.button(f"Train the recommended model on "
+                                          f"{recipe.data.dataset}", type="primary"):
+        job = cache.jobs().submit(JobSpec.of(recipe))
         state.put(state.JOB_KEY, job.key)
         st.rerun()
     st.stop()
 
-run = state.guard_run()
+run = nav.guard_run()
 scale = run.rating_scale
 whole_stars = all(float(s).is_integer() for s in scale) and len(scale) == 5
 ratings = state.my_ratings(run.data_config.dataset)
@@ -58,7 +52,7 @@ st.write(f"Suggestions from run **{run.run_id}** ({run.model_name} on "
          f"{run.data_config.dataset}). Pick another on the Train page.")
 if run.synthetic:
     st.warning("This run learned from **synthetic** data: titles and tastes are made up.")
-views.suggestion_quality(state.quality(run.run_id), model=run.model_name)
+views.suggestion_quality(cache.quality(run.run_id), model=run.model_name)
 
 
 def _widget(prefix: str, movie_id: int) -> str:
@@ -172,7 +166,7 @@ def suggestions(known: dict[int, float]) -> None:
     popular = f2.slider("Only movies with at least this many ratings", 1, 500, 10,
                         key="rec_min")
     top = f3.slider("How many", 5, 50, 10, key="rec_top")
-    others = {r["run_id"]: r for r in state.runs()
+    others = {r["run_id"]: r for r in cache.runs()
               if r["status"] == "ok" and r["run_id"] != run.run_id}
     other_id = f4.selectbox("Compare with another run", [None, *others], key=state.COMPARE_RUN,
                             format_func=lambda i: "(none)" if i is None else
@@ -186,13 +180,13 @@ def suggestions(known: dict[int, float]) -> None:
         mine = suggestion_table(run, known, top, popular, wanted)
     with right:
         try:
-            other = state.run(other_id)
+            other = cache.run(other_id)
         except MovieRecError as exc:
             st.error(f"Run {other_id} cannot be used: {exc}")
             return
         st.markdown(f"**{other_id}** ({other.model_name})")
         theirs = suggestion_table(other, known, top, popular, wanted)
-        views.suggestion_quality(state.quality(other_id), compact=True)
+        views.suggestion_quality(cache.quality(other_id), compact=True)
     if mine is not None and theirs is not None:
         common = set(mine["movie_id"]) & set(theirs["movie_id"])
         st.info(f"**{len(common)} of {len(mine)}** suggestions are on both lists"
@@ -216,7 +210,7 @@ with find:
             a.markdown(movie_line(row))
             rating_widget(b, "search", int(row["movie_id"]))
     st.markdown("**Popular picks to start with**")
-    picks = state.strip(run.run_id)
+    picks = cache.strip(run.run_id)
     st.caption("Rate the ones you have seen and mark the others; when every card is answered, "
                "or you ask for other movies, the next picks "
                + ("follow your answers." if picks.adaptive else "are the next most rated."))

@@ -8,56 +8,68 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from movierec.config import TrainConfig, from_dict, to_dict
+from movierec.config import TrainConfig, to_dict
 from movierec.errors import ConfigError, MovieRecError
 from movierec.jobs import JobSpec
 from movierec.memory import check_fits
 from movierec.models import DEFAULT_MODEL, MODELS, get_model_spec
 from movierec.presets import PRESETS
+from movierec.recipe import TRAIN_FIELDS, make_recipe, overrides
 from movierec.training import resolve_device
-from ui import charts, state, views
+from ui import cache, charts, nav, state, views
 
-state.through_app()
+nav.through_app()
 st.title("Train")
 st.caption("Choose a model and its hyperparameters; training runs in the background and its "
            "learning curve grows epoch by epoch.")
 
 name = state.get(state.DATASET)
-if not state.present(name):
+if not cache.present(name):
     st.info(f"The dataset **{name}** is not here yet: download it, upload it, or pick the demo "
             "set on the Data page.")
-    state.link("data", "Get the data")
+    nav.link("data", "Get the data")
     st.stop()
 try:
     data_config = state.data_config()
 except ConfigError as exc:
     st.error(f"The data settings are not usable: {exc}")
-    state.link("data", "Fix them on the Data page")
+    nav.link("data", "Fix them on the Data page")
     st.stop()
 
 
 def _widget_key(model: str, field: str) -> str:
+    """A model's hyperparameter widget."""
     return f"train_{model}_{field}"
 
 
+def _train_key(model: str, field: str) -> str:
+    """A training setting's widget, kept per model (each has its own defaults)."""
+    return f"train_{model}_train_{field}"
+
+
 def apply_preset(preset_name: str) -> None:
-    """Fill the form with a preset (a callback, so it runs before the widgets exist)."""
+    """Start the form from a preset (a callback, so it runs before the widgets exist): its data
+    settings go to the Data page's, and its model's widgets are filled again from it."""
     preset = PRESETS[preset_name]
-    state.put(state.DATASET, preset.data.dataset)
-    state.put(state.FRACTION, preset.data.fraction)
-    state.put(state.TEST_SIZE, preset.data.test_size)
-    state.put(state.SEED, preset.data.seed)
-    state.put(state.SPLIT, preset.data.split)
-    state.put(state.NEW_PEOPLE, preset.data.new_people)
-    state.put(state.MAX_MOVIES, preset.data.max_movies)
-    state.put(state.MAX_USERS, preset.data.max_users)
+    for field, value in to_dict(preset.data).items():
+        if field in state.DATA_KEYS:
+            state.put(state.DATA_KEYS[field], value)
+    state.put(state.PRESET, preset_name)
     state.put("train_model", preset.model)
-    spec = get_model_spec(preset.model)
-    values = {**to_dict(spec.config_cls()), **dict(preset.model_settings)}
-    for field, value in values.items():
-        state.put(_widget_key(preset.model, field), _show(value))
-    for field, value in to_dict(preset.train).items():
-        state.put(_widget_key("train", field), _show(value))
+    _forget_widgets(preset.model)
+
+
+def drop_preset(model: str) -> None:
+    state.put(state.PRESET, None)
+    _forget_widgets(model)
+
+
+def _forget_widgets(model: str) -> None:
+    spec = get_model_spec(model)
+    for f in dataclasses.fields(spec.config_cls):
+        state.drop(_widget_key(model, f.name))
+    for name in TRAIN_FIELDS:
+        state.drop(_train_key(model, name))
 
 
 def _show(value):
@@ -76,6 +88,17 @@ model_name = st.selectbox("Model", model_names, index=model_names.index(DEFAULT_
                           format_func=lambda m: f"{m} · {MODELS[m].title}", key="train_model")
 spec = get_model_spec(model_name)
 st.caption(f"{spec.summary} ({spec.paper})")
+preset_name = state.get(state.PRESET)
+# What the form starts from: the preset's recipe for this model (its own defaults when the
+# model is another), as `train --preset P --model M` would train it.
+baseline = make_recipe(preset_name, model=model_name)
+if preset_name:
+    p1, p2 = st.columns([4, 1])
+    p1.caption(f"Starting from the preset **{preset_name}**"
+               + ("" if model_name == PRESETS[preset_name].model else
+                  f" (its data settings; {model_name} keeps its own defaults)")
+               + ": what you change below is trained on top of it.")
+    p2.button("Drop the preset", on_click=drop_preset, args=(model_name,), key="preset_drop")
 held_out = {"leave-one-out": "each user's latest rating held out (a random one where "
                              "ratings carry no dates)",
             "ncf": "the ratings of a test.rating file held out"}.get(
@@ -88,15 +111,13 @@ st.write(f"Data: **{data_config.dataset}**, {data_config.fraction:.0%} of the ra
             else "")
          + (f", {data_config.max_users:,} people drawn at random" if data_config.max_users
             else "") + ".")
-state.link("data", "Change the data")
+nav.link("data", "Change the data")
 
 
-def field_widget(container, owner: str, field: dataclasses.Field, hint):
-    key = _widget_key(owner, field.name)
-    default = _show(field.default)
+def field_widget(container, key: str, name: str, default, hint):
     if not state.has(key):
-        state.put(key, default)
-    label = field.name.replace("_", " ")
+        state.put(key, _show(default))
+    label = name.replace("_", " ")
     if hint is bool:
         return container.checkbox(label, key=key)
     if hint is int:
@@ -110,34 +131,41 @@ with st.form("train_form"):
     left, right = st.columns(2)
     left.markdown("**Model hyperparameters**")
     hints = typing.get_type_hints(spec.config_cls)
-    model_values = {f.name: field_widget(left, model_name, f, hints[f.name])
+    model_defaults = to_dict(baseline.model_config)
+    model_values = {f.name: field_widget(left, _widget_key(model_name, f.name), f.name,
+                                         model_defaults[f.name], hints[f.name])
                     for f in dataclasses.fields(spec.config_cls)}
     right.markdown("**Training**")
     train_hints = typing.get_type_hints(TrainConfig)
-    defaults = spec.train_defaults
-    train_fields = [f for f in dataclasses.fields(TrainConfig) if f.name not in ("seed", "device")]
-    for f in train_fields:
-        key = _widget_key("train", f.name)
-        if not state.has(key):
-            state.put(key, getattr(defaults, f.name))
-    train_values = {f.name: field_widget(right, "train", f, train_hints[f.name])
-                    for f in train_fields}
+    train_defaults = to_dict(baseline.train)
+    train_values = {name: field_widget(right, _train_key(model_name, name), name,
+                                       train_defaults[name], train_hints[name])
+                    for name in TRAIN_FIELDS if name not in ("seed", "device")}
     submitted = st.form_submit_button("Train", type="primary")
 
 try:
-    ds_summary = state.dataset_stats(data_config.dataset)["summary"]
+    ds_summary = cache.dataset_stats(data_config.dataset)["summary"]
     n_users, n_items = ds_summary["users"], ds_summary["movies"]
     scale = tuple(ds_summary["rating_scale"])
 except MovieRecError:
     # The diagram's sizes only; the output layer's width is that of the five star values.
     ds_summary, n_users, n_items, scale = None, 1, 1, (1.0, 2.0, 3.0, 4.0, 5.0)
 try:
-    model_config = spec.config(model_values)
-    train_config = from_dict(TrainConfig, {**train_values, "seed": data_config.seed})
+    # Only what differs from the preset goes on top of it, as flags do on the command line.
+    recipe = make_recipe(
+        preset_name, model=model_name,
+        data=overrides(to_dict(data_config), baseline.data),
+        model_settings=overrides(model_values, baseline.model_config),
+        train=overrides({**train_values, "seed": data_config.seed}, baseline.train))
 except ConfigError as exc:
-    model_config = train_config = None
+    recipe = None
     st.error(f"These settings cannot be trained: {exc}")
-fits = model_config is not None
+model_config = recipe.model_config if recipe else None
+train_config = recipe.train if recipe else None
+if recipe is not None and len(recipe.plan) > 1:
+    st.caption(f"Then {' + '.join(map(str, recipe.plan[1:]))} more epochs as a continuation, "
+               f"as the preset {preset_name} asks: {recipe.epochs} epochs in all.")
+fits = recipe is not None
 if fits and ds_summary is not None:
     # The server is shared: settings that cannot fit in its memory are refused before anything
     # is allocated (the background job checks again with the exact split).
@@ -151,8 +179,7 @@ if fits and ds_summary is not None:
 
 if submitted and fits:
     try:
-        job = state.jobs().submit(JobSpec.new(data_config, model_name, model_config,
-                                              train_config))
+        job = cache.jobs().submit(JobSpec.of(recipe))
     except MovieRecError as exc:
         st.error(str(exc))
     else:
@@ -179,7 +206,7 @@ if model_config is not None:
         d2.metric("Parameters", f"{int(table['params'].sum()):,}")
 
 st.subheader("Runs")
-rows = state.runs()
+rows = cache.runs()
 if not rows:
     st.info("No runs yet: the form above trains the first one.")
     st.stop()
@@ -207,7 +234,7 @@ if ok:
         more = st.number_input("More epochs", 1, 1000, 5, key="train_more")
         if st.button(f"Continue {chosen} for {more} more epochs"):
             try:
-                job = state.jobs().submit(JobSpec(resume_run=chosen, more_epochs=int(more)))
+                job = cache.jobs().submit(JobSpec(resume_run=chosen, more_epochs=int(more)))
             except MovieRecError as exc:
                 st.error(str(exc))
             else:
@@ -217,17 +244,17 @@ if ok:
         sure = st.checkbox(f"Yes, delete {chosen}", key="train_delete_sure")
         if st.button("Delete run", disabled=not sure):
             try:
-                state.store().delete(chosen)
+                cache.store().delete(chosen)
             except MovieRecError as exc:
                 st.error(str(exc))
             else:
-                state.jobs().forget(chosen)
+                cache.jobs().forget(chosen)
                 state.drop(state.RUN_ID)
                 st.toast(f"Deleted {chosen}")
                 st.rerun()
-    state.link("curves", "See the learning curves")
+    nav.link("curves", "See the learning curves")
 for r in broken:
     st.warning(f"Run **{r['run_id']}** is broken and is left out: {r['problem']}")
     if st.button(f"Delete broken run {r['run_id']}", key=f"del_{r['run_id']}"):
-        state.store().delete(r["run_id"])
+        cache.store().delete(r["run_id"])
         st.rerun()

@@ -61,7 +61,7 @@ def test_a_save_killed_halfway_leaves_a_whole_run(tmp_path, mf_demo_run):
         finally:
             child.send_signal(signal.SIGKILL)       # no cleanup code runs
             child.wait()
-        reopened = RunStore(store.root)             # what the next process sees
+        reopened = RunStore(store.root).recover()   # what the next process sees
         assert reopened.ids() == [run_id]
         listing = reopened.list()
         assert len(listing) == 1 and listing[0]["status"] == "ok", listing
@@ -73,7 +73,7 @@ def test_a_save_killed_halfway_leaves_a_whole_run(tmp_path, mf_demo_run):
     stale = time.time() - 2 * 3600
     for path in leftovers:
         os.utime(path, (stale, stale))
-    RunStore(store.root)
+    RunStore(store.root).recover()
     assert [p.name for p in store.root.iterdir()] == [run_id]
 
 

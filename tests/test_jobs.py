@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 
 import pytest
 import torch
 
-from movierec.config import DataConfig, TrainConfig
+from movierec.config import TrainConfig
 from movierec.errors import ConfigError
 from movierec.jobs import JobManager, JobSpec
+from movierec.recipe import make_recipe
 from movierec.runs import RunStore
 
 
@@ -21,9 +23,10 @@ def manager(tmp_path, demo):
     jobs.close()
 
 
-def spec(epochs=2, seed=0, model="mf"):
-    return JobSpec.new(DataConfig("demo", 0.3), model,
-                       train_config=TrainConfig(epochs=epochs, batch_size=2048, seed=seed))
+def spec(epochs=2, seed=0, model="mf", plan=None):
+    recipe = make_recipe(model=model, data={"dataset": "demo", "fraction": 0.3},
+                         train={"epochs": epochs, "batch_size": 2048, "seed": seed})
+    return JobSpec.of(dataclasses.replace(recipe, plan=plan or recipe.plan))
 
 
 def test_same_configs_train_once(manager, tmp_path):
@@ -43,6 +46,19 @@ def test_same_configs_train_once(manager, tmp_path):
     other = manager.submit(spec(seed=1))
     assert other is not first
     assert manager.wait(other, timeout=120)["run_id"] != run_id
+
+
+def test_a_plan_with_a_continuation_trains_all_of_it_and_is_its_own_job(manager, tmp_path):
+    planned = spec(epochs=2, plan=(2, 1))
+    assert planned.planned_epochs == 3 and planned.key != spec(epochs=2).key
+    done = manager.wait(manager.submit(planned), timeout=120)
+    assert done["status"] == "done" and [h["epoch"] for h in done["history"]] == [1, 2, 3]
+    store = RunStore(tmp_path / "runs")
+    assert store.load(done["run_id"]).epochs == 3
+    # The two-epoch recipe is not the three-epoch run, and the plan finds its own run again.
+    assert store.find(planned.config_key, 2) is None
+    assert store.find(planned.config_key, 3) == done["run_id"]
+    assert manager.submit(spec(epochs=2)).status in ("queued", "running")
 
 
 def test_stop_keeps_whole_epochs(manager, tmp_path):

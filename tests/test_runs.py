@@ -108,9 +108,11 @@ def test_resave_replaces_and_interrupted_swap_is_repaired(store, mf_demo_run):
     store.save(mf_demo_run)
     assert [p.name for p in store.root.iterdir()] == [mf_demo_run.run_id]
     # A crash between "move the old folder aside" and "move the new one in" leaves .old-*;
-    # opening the store puts it back.
+    # recovering the store puts it back. Opening a store alone changes nothing on disk.
     folder.rename(store.root / f".old-{mf_demo_run.run_id}-abc123")
     reopened = RunStore(store.root)
+    assert reopened.ids() == [] and (store.root / f".old-{mf_demo_run.run_id}-abc123").is_dir()
+    assert reopened.recover() is reopened
     assert reopened.load(mf_demo_run.run_id).epochs == 8
 
 

@@ -42,7 +42,8 @@ def test_loss_goes_down(demo, model):
     ("mf", {}, 8, "bias_rmse"),
     ("seednet", {"dropout": 0.1, "embedding_dropout": 0.1}, 6, "bias_rmse"),
     # With the notebook's dropout of 0.5 everywhere the network learns slowly; it clears the
-    # global mean but not the bias baseline in a few epochs (see README, "Results").
+    # global mean but not the bias baseline in a few epochs (docs/MODELS.md, "Star prediction
+    # on ML-1M").
     ("seednet", {}, 6, "mean_rmse"),
 ])
 def test_beats_baseline_on_demo(demo, model, settings, epochs, baseline):

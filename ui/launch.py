@@ -12,9 +12,10 @@ import threading
 def preload() -> None:
     import altair  # noqa: F401 - imported for its side effect: the first page finds it loaded
 
-    import ui.state
+    import ui.cache  # noqa: F401 - movierec's data code and pandas
+    import ui.warmup
 
-    threading.Thread(target=lambda: [__import__(m) for m in ui.state.HEAVY_MODULES],
+    threading.Thread(target=lambda: [__import__(m) for m in ui.warmup.HEAVY_MODULES],
                      name="movierec-preload", daemon=True).start()
 
 

@@ -11,7 +11,7 @@ from movierec.errors import MovieRecError
 from movierec.evaluation.neighbours import near_chance
 from movierec.jobs import ACTIVE
 from movierec.runs import Run
-from ui import charts, state
+from ui import cache, charts, nav, state
 
 
 def job_progress(snap: dict) -> None:
@@ -52,7 +52,7 @@ def job_progress(snap: dict) -> None:
 
 @st.fragment(run_every=1.0)
 def _live(key: str) -> None:
-    job = state.jobs().get(key)
+    job = cache.jobs().get(key)
     if job is None:
         return
     snap = job.snapshot()
@@ -69,7 +69,7 @@ def training_status() -> str | None:
     """Show this session's training job: live while it runs, its outcome afterwards.
     Returns the job's status (None when there is no job)."""
     key = state.get(state.JOB_KEY)
-    job = state.jobs().get(key) if key else None
+    job = cache.jobs().get(key) if key else None
     if job is None:
         return None
     snap = job.snapshot()
@@ -96,17 +96,17 @@ def run_label(row: dict) -> str:
 def pick_run(key: str, label: str, default: Callable[[], str | None]) -> Run:
     """A picker of the sound runs kept under session ``key`` (first set from ``default()``,
     else the selected run); returns the loaded run, or explains and stops the page."""
-    rows = [r for r in state.runs() if r["status"] == "ok"]
+    rows = [r for r in cache.runs() if r["status"] == "ok"]
     if not rows:
         st.info("There is no trained run yet. Train one first.")
-        state.link("train", "Train a model")
+        nav.link("train", "Train a model")
         st.stop()
     by_id = {r["run_id"]: r for r in rows}
     if state.get(key) not in by_id:
         state.put(key, default() or state.selected_run_id() or rows[0]["run_id"])
     run_id = st.selectbox(label, list(by_id), key=key, format_func=lambda i: run_label(by_id[i]))
     try:
-        return state.run(run_id)
+        return cache.run(run_id)
     except MovieRecError as exc:
         st.error(f"Run {run_id} cannot be used: {exc}")
         st.stop()

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from movierec.errors import ConfigError
 from movierec.evaluation.series import detect_series
 from movierec.interactions import Interactions
+from movierec.vectors import unit_rows
 
 MIN_RATINGS = 20
 K = 10
@@ -55,8 +56,7 @@ def nearest(vectors, k: int = K) -> np.ndarray:
         unit = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ rows
         unit_t = unit.T.tocsc()
     else:
-        dense = np.asarray(vectors, dtype=np.float64)
-        unit = dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+        unit = unit_rows(np.asarray(vectors, dtype=np.float64))
         unit_t = unit.T
     out = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, _CHUNK):

@@ -26,14 +26,14 @@ import scipy.sparse as sp
 from movierec.errors import ConfigError
 from movierec.evaluation.neighbours import item_knn_vectors
 from movierec.interactions import Interactions
-from movierec.models.itemitem import MAX_ITEMS, ease_weights, gram_matrix
+from movierec.limits import MAX_ITEMS
+from movierec.models.itemitem import EASEConfig, ease_weights, gram_matrix
 
 # Scores of every movie (table order) for a person who gave ``stars`` to ``positions`` and was
 # shown and skipped the movies at ``skipped`` (none in this protocol).
 Ranker = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 REFERENCES = ("most rated", "item-kNN", "EASE")
-EASE_L2 = 500.0
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def reference_rankers(train: Interactions, names: Iterable[str] = REFERENCES) \
     if "EASE" in names:
         rated = sp.csr_matrix((np.ones(len(train)), (train.user_idx, train.item_idx)),
                               shape=(train.n_users, train.n_items))
-        weights = ease_weights(gram_matrix(rated), EASE_L2)
+        weights = ease_weights(gram_matrix(rated), EASEConfig().l2)
         rankers["EASE"] = lambda positions, stars, skipped: weights[positions].sum(0)
     return rankers
 

@@ -29,8 +29,9 @@ def measure_run(run: Run, split: Split, protocol: PeopleProtocol = PeopleProtoco
                 references: Sequence[str] = ("most rated",),
                 progress: Callable[[str, int, int], None] | None = None,
                 notes: dict[str, str] | None = None,
-                onboarding: OnboardingProtocol = OnboardingProtocol()) -> dict[str, pd.DataFrame]:
-    """The run's quality tables.
+                onboarding: OnboardingProtocol = OnboardingProtocol(),
+                tables: Sequence[str] = TABLES) -> dict[str, pd.DataFrame]:
+    """The run's quality tables (those of ``tables`` that can be measured).
 
     Args:
         split: the split the run was trained on (``make_split(dataset, run.data_config)``).
@@ -47,35 +48,32 @@ def measure_run(run: Run, split: Split, protocol: PeopleProtocol = PeopleProtoco
     """
     from movierec.starters import Strip
 
-    tables = {}
-    if split.people is not None:
+    def measured(name: str, table: Callable[[], pd.DataFrame]) -> None:
+        if name not in tables_wanted:
+            return
+        try:
+            found[name] = table()
+        except ConfigError as exc:
+            if notes is not None:
+                notes[name] = str(exc)
+
+    tables_wanted, found = set(tables), {}
+    if split.people is not None and tables_wanted & {"onboarding", "people"}:
         rankers = {THIS_RUN: run_ranker(run), **reference_rankers(split.train, references)}
-        try:
-            strip = Strip.for_run(run, onboarding.shown)
-            tables["onboarding"] = onboarding_table(
-                rankers, strip.next_positions, split.people, split.train, onboarding,
-                frozenset({THIS_RUN}) if run.model.uses_skips else frozenset(), progress)
-        except ConfigError as exc:
-            if notes is not None:
-                notes["onboarding"] = str(exc)
-        try:
-            tables["people"] = new_person_table(rankers, split.people, split.train, protocol,
-                                                progress)
-        except ConfigError as exc:
-            if notes is not None:
-                notes["people"] = str(exc)
-    try:
-        tables["neighbours"] = run_neighbour_quality(run, split)
-    except ConfigError as exc:
-        if notes is not None:
-            notes["neighbours"] = str(exc)
-    return tables
+        measured("onboarding", lambda: onboarding_table(
+            rankers, Strip.for_run(run, onboarding.shown).next_positions, split.people,
+            split.train, onboarding,
+            frozenset({THIS_RUN}) if run.model.uses_skips else frozenset(), progress))
+        measured("people", lambda: new_person_table(rankers, split.people, split.train,
+                                                    protocol, progress))
+    measured("neighbours", lambda: run_neighbour_quality(run, split))
+    return found
 
 
 def run_neighbour_quality(run: Run, split: Split) -> pd.DataFrame:
     """Neighbour quality of the run's movie vectors, with item-kNN (on ``split.train``) and
     chance beside them (see :func:`neighbour_quality`)."""
-    vectors = run.model.item_embeddings().detach().float().cpu().numpy()
+    vectors = run.unit_vectors().numpy()
     return neighbour_quality(vectors, run.movie_table(), split.train, label=THIS_RUN)
 
 

@@ -13,11 +13,11 @@ stem unless a film has that one word as its whole title ("Halloween" for "Hallow
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
+from movierec.titles import TRAILING_ARTICLE, plain_lower
+
 _TAIL_BRACKETS = re.compile(r"(\s*\([^()]*\))+\s*$")
-_TRAILING_ARTICLE = re.compile(r",\s*(the|a|an|les|la|le|l'|il|el|das|der|die)$", re.IGNORECASE)
 _SUBTITLE = re.compile(r":|\s-\s")
 _ROMAN = frozenset({"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"})
 _WORD_MARKERS = frozenset({"part", "episode", "chapter", "deux", "3d"})
@@ -27,9 +27,7 @@ _LEADING_ARTICLES = ("the", "a", "an")
 
 def _words(text: str) -> list[str]:
     """Lower-case words without accents, apostrophes or "3-D"; fractions kept whole."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
-    plain = re.sub(r"\b3-?d\b", " 3d ", plain).replace("'", "")
+    plain = re.sub(r"\b3-?d\b", " 3d ", plain_lower(text)).replace("'", "")
     return re.sub(r"[^\w/]+", " ", plain).split()
 
 
@@ -50,7 +48,7 @@ def _strip_markers(words: list[str]) -> tuple[list[str], bool]:
 def _split_title(title: str) -> tuple[str, str, str]:
     """(main title, subtitle, the whole title as words with a trailing article in front)."""
     base = _TAIL_BRACKETS.sub("", str(title)).strip()
-    article = _TRAILING_ARTICLE.search(base)
+    article = TRAILING_ARTICLE.search(base)
     if article:
         base = base[:article.start()]
     main, *rest = _SUBTITLE.split(base, maxsplit=1)

@@ -3,7 +3,10 @@ it feeds the CLI, the Train page and the tests."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+
+import torch
 
 from movierec.config import TrainConfig, from_dict
 from movierec.errors import ConfigError
@@ -15,6 +18,8 @@ from movierec.models.itemitem import EASE, EASEConfig, Newcomer, NewcomerConfig
 from movierec.models.mf import MF, MFConfig
 from movierec.models.onboard import Onboard, OnboardConfig
 from movierec.models.seednet import SeedNet, SeedNetConfig
+
+_BUILDING = threading.Lock()   # one seeded build at a time (see ModelSpec.build)
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,20 @@ class ModelSpec:
     paper: str
 
     def build(self, n_users: int, n_items: int, rating_scale: tuple[float, ...],
-              config=None) -> Recommender:
-        """A freshly initialised model (call ``torch.manual_seed`` first for reproducibility)."""
-        return self.model_cls(n_users, n_items, rating_scale, config or self.config_cls())
+              config=None, seed: int | None = None) -> Recommender:
+        """A freshly initialised model; with ``seed``, initialised from that seed alone.
+
+        The layers draw their first weights from torch's process-wide stream. With a seed the
+        build seeds a copy of that stream, one build at a time, and puts the process's own
+        back afterwards: a training job that starts in a server thread leaves the other
+        sessions' random numbers alone (every later draw uses an explicit generator).
+        """
+        config = config or self.config_cls()
+        if seed is None:
+            return self.model_cls(n_users, n_items, rating_scale, config)
+        with _BUILDING, torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.model_cls(n_users, n_items, rating_scale, config)
 
     def config(self, values: dict | None = None):
         """This model's config from a dict of (possibly string) values; defaults elsewhere."""

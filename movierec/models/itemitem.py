@@ -13,9 +13,8 @@ import torch
 from torch import nn
 
 from movierec.errors import ConfigError
+from movierec.limits import MAX_ITEMS
 from movierec.models.base import Recommender, ranking_error
-
-MAX_ITEMS = 20_000   # a dense n x n solve beyond this is too big for one machine's memory
 
 
 def gram_matrix(x: sp.csr_matrix, row_weights: np.ndarray | None = None) -> np.ndarray:

@@ -107,12 +107,12 @@ def test_train_page_trains_shows_the_curve_and_lists_the_run():
     at = no_exception(page("train").run())
     assert {m.label for m in at.metric} == {"Parameters"}
     at.selectbox(key="train_model").set_value("mf").run()
-    at.number_input(key="train_train_epochs").set_value(2)
+    at.number_input(key="train_mf_train_epochs").set_value(2)
     at.button(key="FormSubmitter:train_form-Train").click().run()
     no_exception(at)
-    from ui import state
-    job = state.jobs().get(at.session_state["job_key"])
-    assert state.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
+    from ui import cache
+    job = cache.jobs().get(at.session_state["job_key"])
+    assert cache.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
     at.run()
     no_exception(at)
     assert "is ready" in texts(at)
@@ -218,9 +218,9 @@ def test_recommend_page_trains_for_a_newcomer():
     assert "No model is trained yet" in texts(at)
     next(b for b in at.button if b.label.startswith("Train the recommended model")).click().run()
     no_exception(at)
-    from ui import state
-    job = state.jobs().get(at.session_state["job_key"])
-    assert state.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
+    from ui import cache
+    job = cache.jobs().get(at.session_state["job_key"])
+    assert cache.jobs().wait(job, timeout=TIMEOUT)["status"] == "done"
     no_exception(at.run())
     assert "Popular picks to start with" in texts(at)
     # the recommended preset, on the demo set with 100 people held out and measured on them
@@ -372,10 +372,13 @@ def test_top_n_preset_fills_the_form_with_ials_and_leave_one_out():
     no_exception(train)
     assert train.session_state["train_model"] == "ials"
     assert train.session_state["split"] == "leave-one-out"
-    assert train.session_state["train_ials_dim"] == 256
+    assert train.session_state["preset"] == "top-n"
     train.session_state["dataset"] = "demo"   # the preset names ml-1m, not here in tests
     no_exception(train.run())
+    assert train.session_state["train_ials_dim"] == 256
+    assert train.session_state["train_ials_train_epochs"] == 8
     assert "each user's latest rating held out" in texts(train)
+    assert "Starting from the preset **top-n**" in texts(train)
 
 
 @pytest.mark.parametrize("preset", ["recommended", "seednet-map"])

@@ -13,7 +13,7 @@ from tests.app.test_pages import TIMEOUT, no_exception, page, texts
 
 def _submit(at, model: str, epochs: int, **model_settings):
     at.selectbox(key="train_model").set_value(model).run()
-    at.number_input(key="train_train_epochs").set_value(epochs)
+    at.number_input(key=f"train_{model}_train_epochs").set_value(epochs)
     for name, value in model_settings.items():
         at.number_input(key=f"train_{model}_{name}").set_value(value)
     at.button(key="FormSubmitter:train_form-Train").click().run()
@@ -21,20 +21,20 @@ def _submit(at, model: str, epochs: int, **model_settings):
 
 
 def _finish(at) -> dict:
-    from ui import state
-    snap = state.jobs().wait(state.jobs().get(at.session_state["job_key"]), timeout=TIMEOUT)
+    from ui import cache
+    snap = cache.jobs().wait(cache.jobs().get(at.session_state["job_key"]), timeout=TIMEOUT)
     no_exception(at.run())
     return snap
 
 
 def test_same_settings_in_two_sessions_train_once():
-    from ui import state
+    from ui import cache
 
     first, second = page("train").run(), page("train").run()
     _submit(first, "seednet", 20)
     _submit(second, "seednet", 20)
     key = first.session_state["job_key"]
-    assert state.jobs().get(key).status in ACTIVE     # the second came while it trained
+    assert cache.jobs().get(key).status in ACTIVE     # the second came while it trained
     assert second.session_state["job_key"] == key
     assert "Training" in [h.value for h in second.subheader]
     a, b = _finish(first), _finish(second)
@@ -45,7 +45,7 @@ def test_same_settings_in_two_sessions_train_once():
 
 
 def test_different_settings_ratings_and_runs_stay_in_their_session():
-    from ui import state
+    from ui import cache
 
     first, second = page("train").run(), page("train").run()
     _submit(first, "mf", 3)
@@ -64,9 +64,9 @@ def test_different_settings_ratings_and_runs_stay_in_their_session():
 
     # Ratings made in one session never reach the other; the shared cached model is not
     # changed by either session's fold-in.
-    model = state.run(a["run_id"]).model
+    model = cache.run(a["run_id"]).model
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    table = state.run(a["run_id"]).movie_table().sort_values("n_ratings", ascending=False)
+    table = cache.run(a["run_id"]).movie_table().sort_values("n_ratings", ascending=False)
     rated = {int(m): 5.0 for m in table["movie_id"].head(4)}
     rec_first = page("recommend", run_id=a["run_id"], ratings={"demo": dict(rated)}).run()
     rec_second = page("recommend", run_id=a["run_id"]).run()
@@ -75,7 +75,7 @@ def test_different_settings_ratings_and_runs_stay_in_their_session():
     assert len(rec_first.table[-1].value) == 10
     assert "Rate a movie below" in texts(rec_second)
     assert rec_second.session_state["ratings"].get("demo", {}) == {}
-    assert state.run(a["run_id"]).model is model
+    assert cache.run(a["run_id"]).model is model
     assert not model.training
     for name, value in model.state_dict().items():
         assert torch.equal(value, before[name]), f"{name} changed"

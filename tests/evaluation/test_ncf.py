@@ -8,9 +8,10 @@ import pytest
 
 from movierec.config import DataConfig
 from movierec.data import load_dataset
+from movierec.data.ncf import read_test_negative, read_test_rating
 from movierec.errors import ConfigError
 from movierec.evaluation import ncf
-from movierec.evaluation.ncf import ncf_metrics, read_test_negative, read_test_rating
+from movierec.evaluation.ncf import ncf_metrics
 from movierec.interactions import IdMap
 from movierec.split import make_split
 from tests.conftest import SHARED_DATA, requires_ncf_data

@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from movierec.evaluation.ranking import (
-    Candidates,
-    hit_ratio_ndcg,
-    one_per_user,
-    positive_rank,
-    ranking_metrics,
-    sample_candidates,
-)
+from movierec.data.candidates import Candidates, draw_negatives, one_per_user
+from movierec.evaluation.ranking import hit_ratio_ndcg, positive_rank, ranking_metrics
 from movierec.interactions import IdMap, Interactions
 from movierec.split import holdout_per_user
 
@@ -43,7 +37,7 @@ def test_candidates_are_unrated_and_distinct():
     rows = one_per_user(split.test)
     assert len(rows) == n_users
     users, positives = split.test.user_idx[rows], split.test.item_idx[rows]
-    cand = sample_candidates(data, users, positives, seed=1)
+    cand = draw_negatives(data, users, positives, seed=1)
     assert cand.shape == (n_users, 100) and (cand[:, 0] == positives).all()
     for user, row in zip(users, cand, strict=True):
         assert len(set(row)) == 100

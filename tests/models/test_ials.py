@@ -107,7 +107,8 @@ def test_top_n_preset_on_the_ncf_papers_exact_test(tmp_path):
     import dataclasses
 
     from movierec.data import load_dataset
-    from movierec.evaluation.ncf import read_test_negative, run_ncf_metrics
+    from movierec.data.ncf import read_test_negative
+    from movierec.evaluation.ncf import run_ncf_metrics
     from movierec.experiment import start_training
     from movierec.presets import PRESETS
 
