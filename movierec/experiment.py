@@ -13,7 +13,7 @@ from movierec.data.dataset import Dataset
 from movierec.errors import ConfigError
 from movierec.memory import check_fits
 from movierec.models import get_model_spec
-from movierec.runs import Run, new_run_id
+from movierec.run import Run, new_run_id
 from movierec.split import Split, make_split
 from movierec.training import EpochRecord, Trainer, resolve_device
 

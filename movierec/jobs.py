@@ -22,7 +22,8 @@ from movierec.data.loader import load_dataset
 from movierec.errors import MovieRecError
 from movierec.experiment import Training, continue_training
 from movierec.recipe import Recipe
-from movierec.runs import RunStore, run_key
+from movierec.run import run_key
+from movierec.runs import RunStore
 from movierec.workflows import Stopped, start, train
 
 log = logging.getLogger(__name__)

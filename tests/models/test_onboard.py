@@ -12,7 +12,7 @@ import torch
 
 from movierec.errors import ConfigError
 from movierec.models import get_model_spec
-from movierec.models.onboard import _rating_features, _search_moments, _seen_moments
+from movierec.models.onboard_fit import rating_features, search_moments, seen_moments
 from movierec.starters import Strip
 
 SCALE = (1.0, 2.0, 3.0, 4.0, 5.0)
@@ -27,11 +27,11 @@ def test_search_moments_are_the_expectation_over_kept_ratings():
     x = sp.csr_matrix((weight, (users, items)), shape=(3, 4))
     slot = np.array([0, -1, 1, -1])
     n_features = 4 + 2 * 2 + 1
-    rows = _rating_features(x, deviation, slot, n_features)
+    rows = rating_features(x, deviation, slot, n_features)
     liked = sp.csr_matrix(((stars >= 4).astype(float), (users, items)), shape=(3, 4))
     own = sp.csr_matrix(((stars >= 4).astype(float), (np.arange(6), items)), shape=(6, 4))
     given = (1, 2)
-    gram, cross = _search_moments(rows, users, liked, own, given, 3)
+    gram, cross = search_moments(rows, users, liked, own, given, 3)
 
     # brute force: every person keeps each rating with chance min(K / n, 1), K in given
     dense = rows.toarray()
@@ -57,7 +57,7 @@ def test_seen_moments_are_the_expectation_over_shown_strips():
     weight = np.where(seen, [[0.9, 0.0, 1.0], [0.0, 0.0, 0.8]], 0.0)
     deviation = np.where(seen, [[0.5, 0.0, 1.0], [0.0, 0.0, -1.0]], 0.0)
     chances = np.array([0.25, 0.5])
-    gram, cross = _seen_moments(seen, weight, deviation, chances)
+    gram, cross = seen_moments(seen, weight, deviation, chances)
     p = 3
     want_gram, want_cross = np.zeros_like(gram), np.zeros_like(cross)
     for chance in chances:
