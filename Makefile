@@ -22,7 +22,7 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	touch $(DEV)
 
 run: $(RUNTIME)
-	$(BIN)/python -m ui.launch
+	$(BIN)/python -m ui.launch $(ARGS)
 
 lint: $(DEV)
 	$(BIN)/ruff check movierec tests ui pages app.py benchmarks docs/screenshots

@@ -1,0 +1,121 @@
+"""A fresh clone's `make run`, timed from the command to the first page drawn in Chromium: the
+set-up a new user goes through. Writes the ``first-start`` section of BENCHMARKS.md.
+
+Usage (repo root; needs git, make, Chromium at /usr/bin/chromium and the dev tools for
+Playwright):
+
+    .venv/bin/python benchmarks/first_start.py [--port 8599] [--out BENCHMARKS.md]
+
+It clones this checkout's HEAD into a temporary folder, runs `make run ARGS=...` there (which
+creates .venv and installs requirements.txt with pip as configured on this machine, then starts
+the dashboard), and reports when the install finished, when the server answered and when the
+Data page showed its title. It talks only to 127.0.0.1, stops the server and removes the clone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.core import write_section  # noqa: E402
+
+CHROMIUM = os.environ.get("MOVIEREC_CHROMIUM", "/usr/bin/chromium")
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def first_start(port: int, timeout: float, rev: str = "HEAD") -> dict:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="movierec-first-start-") as tmp:
+        clone = Path(tmp) / "movierec"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        subprocess.run(["git", "checkout", "-q", rev], cwd=clone, check=True)
+        env = {**os.environ, "MOVIEREC_HOME": str(Path(tmp) / "home"),
+               "MOVIEREC_CACHE_DIR": str(Path(tmp) / "cache")}
+        args = f"--server.port {port} --server.address 127.0.0.1 --server.headless true"
+        start = time.perf_counter()
+        server = subprocess.Popen(["make", "run", f"ARGS={args}"], cwd=clone, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        found: dict[str, float] = {}
+        try:
+            # (.installed: the stamp of Makefiles before make run installed the runtime alone)
+            stamps = [clone / ".venv" / name for name in (".runtime-installed", ".installed")]
+            while not _answers(port):
+                if "installed" not in found and any(s.exists() for s in stamps):
+                    found["installed"] = time.perf_counter() - start
+                if server.poll() is not None:
+                    raise SystemExit(f"make run ended with status {server.returncode}")
+                if time.perf_counter() - start > timeout:
+                    raise SystemExit(f"no server after {timeout:.0f} s")
+                time.sleep(0.5)
+            found.setdefault("installed", time.perf_counter() - start)
+            found["server"] = time.perf_counter() - start
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
+                    "--no-sandbox", "--disable-background-networking"])
+                tab = browser.new_page()
+                tab.goto(f"http://127.0.0.1:{port}/", timeout=timeout * 1000)
+                tab.get_by_role("heading", name="Data").first.wait_for(timeout=timeout * 1000)
+                found["drawn"] = time.perf_counter() - start
+                browser.close()
+            found["venv_mb"] = sum(p.stat().st_size for p in (clone / ".venv").rglob("*")
+                                   if p.is_file()) / 2**20
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(30)
+        shutil.rmtree(clone, ignore_errors=True)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8599)
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--rev", default="HEAD",
+                        help="commit to clone (an older one to compare; its make run may not "
+                             "take ARGS, so give its --port, 8501)")
+    parser.add_argument("--print-only", action="store_true",
+                        help="print the figures, leave BENCHMARKS.md as it is")
+    args = parser.parse_args()
+    found = first_start(args.port, args.timeout, args.rev)
+    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+               f"{platform.python_version()}, pip as configured here (its cache as it was)")
+    body = "\n".join([
+        f"Protocol: `git clone` of {args.rev} into a temporary folder, then `make run` there (a new "
+        f".venv, `pip install -r requirements.txt`, then the dashboard), timed until the Data "
+        f"page's title shows in headless Chromium. Machine: {machine}; "
+        f"{time.strftime('%Y-%m-%d')}.", "",
+        "| step | seconds from `make run` |", "|---|---:|",
+        f"| runtime installed (.venv/.runtime-installed written) | {found['installed']:.0f} |",
+        f"| server answers /_stcore/health | {found['server']:.0f} |",
+        f"| first page drawn (Data heading) | {found['drawn']:.0f} |", "",
+        f"The new .venv holds {found['venv_mb']:,.0f} MB. Reproduce: "
+        "`.venv/bin/python benchmarks/first_start.py`."])
+    if not args.print_only:
+        write_section(args.out, "first-start", "## A fresh clone's `make run`", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
