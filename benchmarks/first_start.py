@@ -102,8 +102,8 @@ def main() -> None:
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, pip as configured here (its cache as it was)")
     body = "\n".join([
-        f"Protocol: `git clone` of {args.rev} into a temporary folder, then `make run` there (a new "
-        f".venv, `pip install -r requirements.txt`, then the dashboard), timed until the Data "
+        f"Protocol: `git clone` of {args.rev} into a temporary folder, then `make run` there "
+        f"(a new .venv, its pip installs, then the dashboard), timed until the Data "
         f"page's title shows in headless Chromium. Machine: {machine}; "
         f"{time.strftime('%Y-%m-%d')}.", "",
         "| step | seconds from `make run` |", "|---|---:|",
