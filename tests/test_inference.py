@@ -8,7 +8,6 @@ import torch
 from movierec.errors import ConfigError, UnknownIdError
 from movierec.inference import because, find_movies, fold_in, recommend, similar
 
-GENRES = ["Horror", "Romance", "Documentary", "Sci-Fi"]
 
 
 def state_copy(model):
@@ -39,24 +38,43 @@ def test_fold_in_never_changes_the_model(request, fixture):
     assert not run.model.training
 
 
-@pytest.mark.parametrize("fixture, at_least", [("mf_demo_run", 8), ("seednet_demo_run", 4)])
-def test_recommends_the_planted_genre(request, fixture, at_least):
+def group_person(run, likes: set[str], dislikes: set[str]) -> dict[int, float]:
+    """Five stars for six popular movies of only genres a taste group loves, two stars for six
+    of genres it dislikes."""
+    table = run.movie_table()
+    popular = table[table["n_ratings"] >= 50].sort_values("n_ratings", ascending=False)
+    loved = popular[popular["genres"].map(lambda g: bool(g) and set(g) <= likes)].head(6)
+    hated = popular[popular["genres"].map(lambda g: bool(set(g) & dislikes)
+                                          and not set(g) & likes)].head(6)
+    return {**{int(m): 5.0 for m in loved["movie_id"]}, **{int(m): 2.0 for m in hated["movie_id"]}}
+
+
+@pytest.mark.parametrize("fixture, at_least", [("mf_demo_run", 45), ("seednet_demo_run", 35)])
+def test_recommends_what_the_planted_taste_group_loves(request, demo, fixture, at_least):
     run = request.getfixturevalue(fixture)
-    for genre in GENRES:
-        rated = planted_person(run, genre)
+    groups = demo.users.drop_duplicates(["likes", "dislikes"]).head(6)
+    loved = hated = expected = 0
+    for likes, dislikes in groups[["likes", "dislikes"]].itertuples(index=False):
+        liked_set, disliked_set = set(likes.split("|")), set(dislikes.split("|"))
+        rated = group_person(run, liked_set, disliked_set)
+        assert len(rated) == 12
         top = recommend(run, rated, top=10)
-        hits = sum(genre in g for g in top["genres"])
-        # Base rate of a genre among movies is about 15%.
-        assert hits >= at_least, (genre, hits)
+        loved += sum(bool(set(g) & liked_set) for g in top["genres"])
+        hated += sum(bool(set(g) & disliked_set) for g in top["genres"])
+        expected += 10 * run.movie_table()["genres"].map(lambda g: bool(set(g) & liked_set)).mean()
         assert not set(top["movie_id"]) & set(rated)
         assert top["predicted_rating"].is_monotonic_decreasing
         assert top["predicted_rating"].between(1, 5).all()
+    # Of 60 suggestions to six people, most have a loved genre (about 16 would by chance),
+    # and hardly any a disliked one.
+    assert loved >= at_least and loved >= 2 * expected, (loved, expected)
+    assert hated <= 3, hated
 
 
 def test_recommend_filters_and_errors(mf_demo_run):
     rated = planted_person(mf_demo_run, "Comedy")
     only = recommend(mf_demo_run, rated, top=7, genres=["Western", "Horror"])
-    assert all("Horror" in g for g in only["genres"])
+    assert len(only) == 7 and all({"Western", "Horror"} & set(g) for g in only["genres"])
     popular = recommend(mf_demo_run, rated, top=7, min_ratings=300)
     assert (popular["n_ratings"] >= 300).all()
     with pytest.raises(UnknownIdError, match="unknown movie id 999999"):

@@ -107,7 +107,7 @@ def test_a_diverging_loss_fails_cleanly_and_is_never_reused(manager, tmp_path, m
     # the job with a clear message, keeping only the whole epochs before it.
     from movierec.models.mf import MF
     original, calls = MF.training_loss, []
-    batches_per_epoch = -(-int(0.3 * 0.9 * 98_139) // 2048)
+    batches_per_epoch = -(-int(0.3 * 0.9 * 100_000) // 2048)
 
     def diverging(self, user_idx, *args, **kwargs):
         # Not the validation passes, nor the memory check's batch on PyTorch's meta device.

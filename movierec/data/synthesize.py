@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from movierec.data.catalog import RELEASES, is_folder_name
-from movierec.data.demo import TITLE_ADJECTIVES, TITLE_NOUNS
 from movierec.data.download import replace_dir
 from movierec.data.parsers import CSV_MOVIES_HEADER, CSV_RATINGS_HEADER
 from movierec.data.sources import SYNTHETIC_MARKER
@@ -41,6 +40,13 @@ MOVIELENS_GENRES = {
     "Horror": 5989, "IMAX": 195, "Musical": 1054, "Mystery": 2925, "Romance": 7719,
     "Sci-Fi": 3595, "Thriller": 8654, "War": 1874, "Western": 1399,
 }
+# Words of synthetic titles.
+TITLE_ADJECTIVES = ("Silent", "Crimson", "Hidden", "Broken", "Golden", "Last", "Distant",
+                    "Electric", "Frozen", "Wild", "Midnight", "Secret", "Burning", "Paper", "Iron",
+                    "Velvet", "Hollow", "Bright", "Lonely", "Restless")
+TITLE_NOUNS = ("Harbor", "Garden", "Signal", "Empire", "River", "Mirror", "Orchard", "Engine",
+               "Lantern", "Frontier", "Kingdom", "Letter", "Station", "Forest", "Promise",
+               "Horizon", "Island", "Circus", "Machine", "Summer")
 _TITLE_TAILS = ("", "", "", "", "of the North", "in Winter", "at Dawn", "of Glass", "Returns",
                 "Underground", "of Shadows", "by Night", "on Fire", "of the Lost", "Rising",
                 "in Paris", "of Tomorrow", "Unbound", "at Sea", "of Echoes")
@@ -59,6 +65,8 @@ class Synthetic:
         half_stars: uint8 rating in half stars (1 = 0.5 stars ... 10 = 5 stars).
         timestamp: int64 seconds since 1970, increasing within each user.
         movies: ``movieId``, ``title``, ``genres`` (``|``-joined) for every movie.
+        likes, dislikes: each person's planted loved and disliked genres (``|``-joined; their
+            taste group's), by user id - 1.
     """
 
     user_id: np.ndarray
@@ -66,6 +74,8 @@ class Synthetic:
     half_stars: np.ndarray
     timestamp: np.ndarray
     movies: pd.DataFrame
+    likes: np.ndarray
+    dislikes: np.ndarray
 
 
 def check_sizes(n_users: int, n_movies: int, n_ratings: int) -> None:
@@ -86,12 +96,18 @@ def check_sizes(n_users: int, n_movies: int, n_ratings: int) -> None:
                           f"{n_users * n_movies:,} times, not {n_ratings:,}")
 
 
-def generate(n_users: int, n_movies: int, n_ratings: int, seed: int = 0) -> Synthetic:
+def generate(n_users: int, n_movies: int, n_ratings: int, seed: int = 0,
+             whole_stars: bool = False, taste: float = 1.0, noise: float = 0.75) -> Synthetic:
     """Generate a synthetic release in memory (the same arguments give the same data).
 
     Args:
         n_users, n_movies, n_ratings: sizes; exactly ``n_ratings`` ratings are made.
         seed: seed of every random choice.
+        whole_stars: 1 to 5 whole stars only, as in MovieLens 100K and 1M (the ``demo`` set);
+            else half stars too, as in the MovieLens-latest releases.
+        taste: how strongly a taste group loves and dislikes its genres (in stars, for a
+            movie of those genres alone; also how much more often it watches them).
+        noise: the spread of a rating around what the person's taste predicts (in stars).
     Raises:
         ConfigError: impossible sizes (see :func:`check_sizes`).
     """
@@ -109,12 +125,14 @@ def generate(n_users: int, n_movies: int, n_ratings: int, seed: int = 0) -> Synt
     for g in range(_N_GROUPS):
         order = rng.permutation(common)
         n_like = int(rng.integers(2, 4))
-        group_taste[g, order[:n_like]] = 1.0
-        group_taste[g, order[n_like:n_like + 2]] = -1.0
+        group_taste[g, order[:n_like]] = taste
+        group_taste[g, order[n_like:n_like + 2]] = -taste
     group = rng.choice(_N_GROUPS, n_users, p=rng.dirichlet(np.full(_N_GROUPS, 4.0)))
     taste = group_taste[group] + rng.normal(0.0, 0.3, (n_users, n_genres)).astype(np.float32)
     bias = rng.normal(0.0, 0.35, n_users).astype(np.float32)
     half_share = rng.beta(0.8, 0.8, n_users).astype(np.float32)
+    if whole_stars:
+        half_share[:] = 0.0
 
     counts = _counts(rng, n_users, n_movies, n_ratings)
     start = np.cumsum(counts) - counts
@@ -139,14 +157,18 @@ def generate(n_users: int, n_movies: int, n_ratings: int, seed: int = 0) -> Synt
         lo, hi = start[a], ends[b - 1]
         u, m = user[lo:hi], movie[lo:hi]
         score = (3.2 + bias[u] + quality[m] + np.einsum("ij,ij->i", taste[u], genre_mix[m])
-                 + rng.normal(0.0, 0.75, len(u)).astype(np.float32))
+                 + rng.normal(0.0, noise, len(u)).astype(np.float32))
         halves = np.clip(np.round(score * 2), 1, 10)
         whole = np.clip(np.round(score), 1, 5) * 2
         half_stars[lo:hi] = np.where(rng.random(len(u)) < half_share[u], halves, whole)
         timestamp[lo:hi] = _times(rng, counts[a:b], first_day[a:b], room[a:b])
     user += 1
     movie += 1
-    return Synthetic(user, movie, half_stars, timestamp, movies)
+    names = np.asarray(list(MOVIELENS_GENRES), dtype=object)
+    group_likes = np.asarray(["|".join(names[t > 0]) for t in group_taste], dtype=object)
+    group_dislikes = np.asarray(["|".join(names[t < 0]) for t in group_taste], dtype=object)
+    return Synthetic(user, movie, half_stars, timestamp, movies, group_likes[group],
+                     group_dislikes[group])
 
 
 def _movies(rng: np.random.Generator, n_movies: int, n_users: int, n_ratings: int):

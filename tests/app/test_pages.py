@@ -43,15 +43,15 @@ def saved_run(mf_demo_run):
 def test_data_page_on_demo():
     at = no_exception(page("data").run())
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Users"] == "1,000" and metrics["Ratings"] == "98,139"
+    assert metrics["Users"] == "1,000" and metrics["Ratings"] == "100,000"
     assert "Synthetic data" in texts(at)
-    assert "Training on **88,325** ratings, validating on **9,814**" in texts(at)
+    assert "Training on **90,000** ratings, validating on **10,000**" in texts(at)
     assert len(at.get("vega_lite_chart")) == 3
     top = at.dataframe[0].value
     assert len(top) == 20 and top["n_ratings"].is_monotonic_decreasing
     at.slider[0].set_value(0.5).run()
     no_exception(at)
-    assert "Training on **44,163** ratings, validating on **4,907**" in texts(at)
+    assert "Training on **45,000** ratings, validating on **5,000**" in texts(at)
 
 
 def test_data_page_with_a_damaged_copy_names_the_problem(isolated_locations):
@@ -70,7 +70,7 @@ def test_data_page_leave_one_out_counts():
     at = no_exception(page("data").run())
     at.radio[0].set_value("leave-one-out").run()
     no_exception(at)
-    assert "Training on **97,139** ratings, validating on **1,000**" in texts(at)
+    assert "Training on **99,000** ratings, validating on **1,000**" in texts(at)
     assert at.session_state["split"] == "leave-one-out"
 
 

@@ -17,7 +17,7 @@ def test_deterministic_and_shaped_like_movielens(demo):
     assert 90_000 <= s["ratings"] <= 110_000
     assert set(np.unique(demo.ratings["rating"])) == {1.0, 2.0, 3.0, 4.0, 5.0}
     assert demo.ratings.groupby("user_id").size().min() >= 20
-    assert demo.movies["year"].between(1930, 2020).all()
+    assert demo.movies["year"].between(1900, 2024).all()
     assert demo.movies["genres"].map(len).between(1, 3).all()
 
 
