@@ -249,7 +249,7 @@ def kfold_rows(dataset, folds: int) -> list[str]:
 
     from movierec.interactions import Interactions
     from movierec.models import get_model_spec
-    from movierec.training import Trainer
+    from movierec.training import EpochLoop
 
     data = Interactions.from_ratings(dataset.ratings, dataset.rating_scale)
     scores: dict[str, list[float]] = {"Surprise SVD (defaults)": [], "movierec mf": [],
@@ -262,7 +262,7 @@ def kfold_rows(dataset, folds: int) -> list[str]:
             spec = get_model_spec(name)
             model = spec.build(part.n_users, part.n_items, dataset.rating_scale, seed=0)
             config = dataclasses.replace(spec.train_defaults, ranking_eval=False)
-            trainer = Trainer(model, part, config)
+            trainer = EpochLoop(model, part, config)
             scores[f"movierec {name}"].append(list(trainer.epochs(config.epochs))[-1].val_rmse)
     lines = [f"## {folds}-fold cross-validation (RMSE, mean +- sd over the folds)", "",
              "Same folds for every model; movierec models with their registry defaults, "

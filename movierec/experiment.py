@@ -15,7 +15,7 @@ from movierec.memory import check_fits
 from movierec.models import get_model_spec
 from movierec.run import Run, new_run_id
 from movierec.split import Split, make_split
-from movierec.training import EpochRecord, Trainer, resolve_device
+from movierec.training import EpochLoop, EpochRecord, resolve_device
 
 
 class Training:
@@ -26,7 +26,7 @@ class Training:
     def __init__(self, run: Run, data: Split) -> None:
         self.run = run
         self.split = data
-        self.trainer = Trainer(run.model, data, run.train_config, state=run.trainer_state)
+        self.trainer = EpochLoop(run.model, data, run.train_config, state=run.trainer_state)
         self._snapshot = self._take_snapshot()
 
     def _take_snapshot(self) -> tuple[dict, dict]:

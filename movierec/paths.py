@@ -1,4 +1,4 @@
-"""Where datasets, parsed-data caches and runs live (DESIGN.md's location contract)."""
+"""Where datasets, parsed-data caches and runs live (the locations in docs/USER_GUIDE.md)."""
 
 from __future__ import annotations
 

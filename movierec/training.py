@@ -143,8 +143,10 @@ def _evaluate_tensors(model: Recommender, t: _Tensors, batch_size: int = EVAL_BA
         model.train(was_training)
 
 
-class Trainer:
-    """Trains ``model`` on ``split.train`` with Adam, validating on ``split.test`` each epoch.
+class EpochLoop:
+    """The one training loop: epochs of ``model`` on ``split.train`` (Adam, or a closed-form
+    solve), validating on the held-out ratings after each. :class:`movierec.experiment.Training`
+    wraps it with the run it trains.
 
     Among N processes started by torchrun (see :mod:`movierec.distributed`), every process
     takes its part of each batch (``batch_size`` stays the whole batch), the model's gradients
