@@ -119,7 +119,7 @@ def kfold(data, folds: int, seed: int = 0):
     for part in np.array_split(order, folds):
         mask = np.zeros(len(data), dtype=bool)
         mask[part] = True
-        yield Split(train=data.take(~mask), test=data.take(mask))
+        yield Split(train=data.take(~mask), validation=data.take(mask))
 
 
 def notebook_recipe(env: dict, ours: dict, quick: bool) -> list[str]:
@@ -174,7 +174,7 @@ def main() -> None:
         dataset = load_dataset("ml-1m", data_dir=data_dir(), allow_download=False)
         split = make_split(dataset, DataConfig("ml-1m"))
         print("peers...", file=sys.stderr, flush=True)
-        peers = surprise_fit(split.train, split.test)
+        peers = surprise_fit(split.train, split.validation)
         svd = peers["Surprise SVD (defaults)"]
 
         rows = []
@@ -256,7 +256,7 @@ def kfold_rows(dataset, folds: int) -> list[str]:
                                       "movierec autorec": []}
     for number, part in enumerate(kfold(data, folds), start=1):
         print(f"  fold {number}/{folds}", file=sys.stderr, flush=True)
-        svd = surprise_fit(part.train, part.test)["Surprise SVD (defaults)"]
+        svd = surprise_fit(part.train, part.validation)["Surprise SVD (defaults)"]
         scores["Surprise SVD (defaults)"].append(svd["rmse"])
         for name in ("mf", "autorec"):
             spec = get_model_spec(name)

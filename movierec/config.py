@@ -24,14 +24,14 @@ class DataConfig:
         dataset: catalog name (``ml-1m`` by default; ``demo`` works offline) or the name of a
             custom folder of the data dir (checked when the data is loaded).
         fraction: share of all ratings kept, seeded (the notebook's ``chop``); 1.0 keeps all.
-        test_size: share of the kept ratings held out for validation (the notebook's
+        validation_size: share of the kept ratings held out for validation (the notebook's
             ``split(.10)``).
         seed: seed of the chop and the split.
-        split: ``random`` (``test_size`` of the ratings held out at random),
+        split: ``random`` (``validation_size`` of the ratings held out at random),
             ``leave-one-out`` (every user's latest rating held out, the NCF protocol; ties,
             and ratings without real timestamps (the shared ml-1m's are all 0), drawn at random,
             seeded) or ``ncf`` (exactly the ratings of the ``holdout`` file held out, all
-            the others trained on). ``test_size`` is unused but by ``random``.
+            the others trained on). ``validation_size`` is unused but by ``random``.
         new_people: people held out of training entirely, chosen at random (seeded) among
             those with at least 20 ratings: the new people of the new-person protocol, who
             give a few ratings and are judged on the rest (0 holds out nobody).
@@ -52,10 +52,13 @@ class DataConfig:
     # Fields added after runs were first saved: hashed only when set, so that the configs of
     # earlier runs (which lack them) keep their keys.
     HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("holdout", "max_movies", "max_users")
+    # Fields renamed since runs were first saved: {former name: name}. Saved configs with the
+    # former name still load, and hashes use the former name, so that keys stay the same.
+    RENAMED: typing.ClassVar[dict[str, str]] = {"test_size": "validation_size"}
 
     dataset: str = DEFAULT_DATASET
     fraction: float = 1.0
-    test_size: float = 0.1
+    validation_size: float = 0.1
     seed: int = 0
     split: str = "random"
     new_people: int = 0
@@ -70,8 +73,8 @@ class DataConfig:
                               "characters)")
         if not (0 < self.fraction <= 1):
             raise ConfigError(f"fraction must be in (0, 1], got {self.fraction:g}")
-        if not (0 < self.test_size < 1):
-            raise ConfigError(f"test_size must be in (0, 1), got {self.test_size:g}")
+        if not (0 < self.validation_size < 1):
+            raise ConfigError(f"validation_size must be in (0, 1), got {self.validation_size:g}")
         if self.split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
         if not (isinstance(self.new_people, int) and 0 <= self.new_people <= 1_000_000):
@@ -149,6 +152,8 @@ def to_dict(config) -> dict:
 def from_dict(cls, values: dict):
     """Build config class ``cls`` from a dict, converting types and refusing unknown keys."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    renamed = getattr(cls, "RENAMED", {})
+    values = {renamed.get(k, k): v for k, v in values.items()}
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)} for {cls.__name__}; "
@@ -199,6 +204,8 @@ def _hashed(config) -> dict:
     for name in getattr(config, "HASHED_WHEN_SET", ()):
         if values[name] == getattr(type(config), name):
             del values[name]
+    for former, name in getattr(config, "RENAMED", {}).items():
+        values[former] = values.pop(name)
     return values
 
 

@@ -78,7 +78,8 @@ def start_training(dataset: Dataset, data_config: DataConfig, model_name: str,
               model_config=model_config, data_config=data_config, train_config=train_config,
               model=model, user_ids=data.train.user_ids, item_ids=data.train.item_ids,
               item_counts=data.train.item_counts(), movies=movies.reset_index(drop=True),
-              synthetic=dataset.synthetic, n_train=len(data.train), n_test=len(data.test))
+              synthetic=dataset.synthetic, n_train=len(data.train),
+              n_validation=len(data.validation))
     return Training(run, data)
 
 

@@ -33,7 +33,7 @@ PRESETS = {
         "Replay of the seed notebook: seednet on 1% of ML-1M, 10% held out, Adam at 0.001, "
         "20 epochs, then 5 more as its second train() call. Batch 128 keeps it to seconds; "
         "Keras used 32 (--batch-size 32 replays that, about four times slower).",
-        DataConfig(dataset="ml-1m", fraction=0.01, test_size=0.1, seed=0),
+        DataConfig(dataset="ml-1m", fraction=0.01, validation_size=0.1, seed=0),
         "seednet",
         TrainConfig(epochs=20, batch_size=128, lr=1e-3),
         extra_epochs=5,
@@ -43,7 +43,7 @@ PRESETS = {
         "The notebook's network on all of ML-1M with dropout 0.25 instead of 0.5: the same "
         "layers learn people's tastes much sooner (validation RMSE about 0.874 after 10 epochs "
         "against 0.897 with 0.5).",
-        DataConfig(dataset="ml-1m", fraction=1.0, test_size=0.1, seed=0),
+        DataConfig(dataset="ml-1m", fraction=1.0, validation_size=0.1, seed=0),
         "seednet",
         TrainConfig(epochs=10, batch_size=4096, lr=3e-3),
         model_settings=(("dropout", 0.25), ("embedding_dropout", 0.25)),
@@ -56,7 +56,7 @@ PRESETS = {
         "popular movies (rating those they have seen, skipping the rest; the strip follows "
         "their answers) and one who searches for movies they love. Its settings were chosen "
         "on 600 other held-out people (seed 1) by benchmarks/onboarding.py.",
-        DataConfig(dataset="ml-1m", fraction=1.0, test_size=0.02, seed=0, new_people=600),
+        DataConfig(dataset="ml-1m", fraction=1.0, validation_size=0.02, seed=0, new_people=600),
         "onboard",
         TrainConfig(epochs=1, batch_size=65536),
     ),
@@ -67,7 +67,7 @@ PRESETS = {
         "lr 0.005 for 22 epochs (about 100 s on ML-1M here). Its neighbours share genres and "
         "series far more often than the defaults' (which are near chance), though less often "
         "than item-kNN's; 600 people are held out to measure its suggestions.",
-        DataConfig(dataset="ml-1m", fraction=1.0, test_size=0.02, seed=0, new_people=600),
+        DataConfig(dataset="ml-1m", fraction=1.0, validation_size=0.02, seed=0, new_people=600),
         "seednet",
         TrainConfig(epochs=22, batch_size=2048, lr=0.005),
         model_settings=(("dropout", 0.1), ("embedding_dropout", 0.1)),

@@ -33,7 +33,7 @@ class Run:
         synthetic: True when trained on generated data.
         created: ISO time of the first save.
         train_seconds: time spent in training epochs, all sessions together.
-        n_train, n_test: ratings in each side of the split.
+        n_train, n_validation: ratings in each side of the split.
     """
 
     run_id: str
@@ -52,7 +52,7 @@ class Run:
     created: str = ""
     train_seconds: float = 0.0
     n_train: int = 0
-    n_test: int = 0
+    n_validation: int = 0
     # What is computed from the trained model and kept with it: see derived().
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -115,10 +115,12 @@ class Run:
         return {
             "run_id": self.run_id, "model": self.model_name, "dataset": self.data_config.dataset,
             "synthetic": self.synthetic, "fraction": self.data_config.fraction,
-            "test_size": self.data_config.test_size, "seed": self.data_config.seed,
+            "validation_size": self.data_config.validation_size,
+            "test_size": self.data_config.validation_size,   # its former name, for older tools
+            "seed": self.data_config.seed,
             "split": self.data_config.split, "new_people": self.data_config.new_people,
             **({"holdout": self.data_config.holdout} if self.data_config.holdout else {}),
-            "n_train": self.n_train, "n_test": self.n_test, "epochs": self.epochs,
+            "n_train": self.n_train, "n_test": self.n_validation, "epochs": self.epochs,
             "train_seconds": round(self.train_seconds, 3), "created": self.created,
             "model_config": to_dict(self.model_config),
             "train_config": to_dict(self.train_config),

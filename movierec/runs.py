@@ -61,7 +61,6 @@ class RunStore:
         owns the folder calls this once when it starts); returns the store."""
         if not self.root.is_dir():
             return self
-            return
         for old in self.root.glob(".old-*"):
             run_id = old.name[len(".old-"):].rsplit("-", 1)[0]
             target = self.root / run_id
@@ -126,7 +125,8 @@ class RunStore:
             "data_config": to_dict(run.data_config), "train_config": to_dict(run.train_config),
             "rating_scale": list(run.rating_scale), "n_users": run.model.n_users,
             "n_items": run.model.n_items, "synthetic": run.synthetic, "created": run.created,
-            "train_seconds": run.train_seconds, "n_train": run.n_train, "n_test": run.n_test,
+            "train_seconds": run.train_seconds, "n_train": run.n_train,
+            "n_validation": run.n_validation,
             "metrics": run.metrics(), "epochs": run.epochs, "config_key": run.config_key,
         }
         (folder / "config.json").write_text(json.dumps(config, indent=2))
@@ -324,7 +324,8 @@ class RunStore:
                    movies=movies, history=history, trainer_state=trainer_state,
                    synthetic=bool(config.get("synthetic")), created=config.get("created", ""),
                    train_seconds=float(config.get("train_seconds", 0.0)),
-                   n_train=int(config.get("n_train", 0)), n_test=int(config.get("n_test", 0)))
+                   n_train=int(config.get("n_train", 0)),
+                   n_validation=int(config.get("n_validation", config.get("n_test", 0))))
 
 
 def _load_weights(model: Recommender, path: Path, run_id: str) -> None:

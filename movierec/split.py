@@ -23,12 +23,12 @@ PERSON_MIN_RATINGS = 20
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """Training and test ratings over the same id maps, the ratings of the people held out of
+    """Training and validation (held-out) ratings over the same id maps, the ratings of the people held out of
     training entirely (over the same movie map and a user map of their own), if any, and the
     fixed candidates of the ranking metrics, if a published test gives them."""
 
     train: Interactions
-    test: Interactions
+    validation: Interactions
     people: Interactions | None = None
     candidates: Candidates | None = None
 
@@ -59,17 +59,17 @@ def _n_kept(n_ratings: int, fraction: float) -> int:
     return n_keep
 
 
-def split_sizes(n_ratings: int, fraction: float, test_size: float) -> tuple[int, int]:
-    """(training, test) counts that :func:`chop` then :func:`split` produce from
+def split_sizes(n_ratings: int, fraction: float, validation_size: float) -> tuple[int, int]:
+    """(training, validation) counts that :func:`chop` then :func:`split` produce from
     ``n_ratings`` ratings; a ConfigError when either would be empty."""
     n_keep = _n_kept(n_ratings, fraction)
-    test_size = _check_fraction(test_size, "test_size")
-    n_test = int(round(n_keep * test_size))
-    if n_test == 0 or n_test == n_keep:
-        side = "test" if n_test == 0 else "training"
-        raise ConfigError(f"test_size {test_size:g} of {n_keep} ratings leaves an empty "
+    validation_size = _check_fraction(validation_size, "validation_size")
+    n_validation = int(round(n_keep * validation_size))
+    if n_validation == 0 or n_validation == n_keep:
+        side = "validation" if n_validation == 0 else "training"
+        raise ConfigError(f"validation_size {validation_size:g} of {n_keep} ratings leaves an empty "
                           f"{side} set")
-    return n_keep - n_test, n_test
+    return n_keep - n_validation, n_validation
 
 
 def chop(data: Interactions, fraction: float, seed: int = 0) -> Interactions:
@@ -88,16 +88,17 @@ def chop(data: Interactions, fraction: float, seed: int = 0) -> Interactions:
     return data.take(rows)
 
 
-def split(data: Interactions, test_size: float, seed: int = 0) -> Split:
-    """Hold out a seeded random ``test_size`` fraction of the ratings for testing.
+def split(data: Interactions, validation_size: float, seed: int = 0) -> Split:
+    """Hold out a seeded random ``validation_size`` fraction of the ratings for validation.
 
     Raises:
-        ConfigError: test_size outside (0, 1) or leaving an empty train or test set.
+        ConfigError: validation_size outside (0, 1) or leaving an empty training or validation set.
     """
-    _, n_test = split_sizes(len(data), 1.0, test_size)
+    _, n_validation = split_sizes(len(data), 1.0, validation_size)
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(data))
-    return Split(train=data.take(np.sort(order[n_test:])), test=data.take(np.sort(order[:n_test])))
+    return Split(train=data.take(np.sort(order[n_validation:])),
+                 validation=data.take(np.sort(order[:n_validation])))
 
 
 def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
@@ -123,13 +124,13 @@ def holdout_per_user(data: Interactions, n_per_user: int = 1, seed: int = 0,
     rank = np.arange(len(order)) - starts
     counts = np.bincount(data.user_idx, minlength=data.n_users)
     eligible = counts[users] >= n_per_user + min_left
-    test_mask = eligible & (rank < n_per_user)
-    if not test_mask.any():
+    held_mask = eligible & (rank < n_per_user)
+    if not held_mask.any():
         raise ConfigError(f"no user has {n_per_user + min_left} ratings to hold out "
                           f"{n_per_user} and keep {min_left}")
-    test_rows = np.sort(order[test_mask])
-    train_rows = np.sort(order[~test_mask])
-    return Split(train=data.take(train_rows), test=data.take(test_rows))
+    held_rows = np.sort(order[held_mask])
+    train_rows = np.sort(order[~held_mask])
+    return Split(train=data.take(train_rows), validation=data.take(held_rows))
 
 
 def holdout_file(data: Interactions, path: str | os.PathLike, dataset: str = "the dataset") \
@@ -156,10 +157,10 @@ def holdout_file(data: Interactions, path: str | os.PathLike, dataset: str = "th
                           f"in {dataset}: the file may belong to another dataset, or this copy "
                           f"of {dataset} already leaves them out (then train on it with "
                           "--split leave-one-out)")
-    test_mask = np.isin(keys, held_keys)
-    if test_mask.all():
+    held_mask = np.isin(keys, held_keys)
+    if held_mask.all():
         raise ConfigError(f"{path} holds every rating of {dataset}; none is left to train on")
-    return Split(train=data.take(~test_mask), test=data.take(test_mask),
+    return Split(train=data.take(~held_mask), validation=data.take(held_mask),
                  candidates=_candidates_beside(path, held, data))
 
 
@@ -227,7 +228,7 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
     """Keep the ratings of the ``config.max_movies`` most rated movies and of
     ``config.max_users`` random users (when set), set
     ``config.new_people`` people aside, chop the rest to ``config.fraction`` and hold
-    out ``config.test_size`` of it (or each user's latest rating for ``leave-one-out``),
+    out ``config.validation_size`` of it (or each user's latest rating for ``leave-one-out``),
     seeded; or, for ``ncf``, hold out the ratings of the ``config.holdout`` file (see
     :func:`holdout_file`).
 
@@ -254,5 +255,5 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
     if config.split == "leave-one-out":
         parts = holdout_per_user(kept, 1, int(split_seed))
     else:
-        parts = split(kept, config.test_size, int(split_seed))
-    return Split(parts.train, parts.test, people)
+        parts = split(kept, config.validation_size, int(split_seed))
+    return Split(parts.train, parts.validation, people)

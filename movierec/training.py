@@ -175,16 +175,16 @@ class EpochLoop:
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         self.train_data = _Tensors.of(split.train, model, self.device)
-        self.test_data = _Tensors.of(split.test, model, self.device)
+        self.validation_data = _Tensors.of(split.validation, model, self.device)
         # Among processes, rank 0 alone validates; the others go on to the next epoch.
         self.validates = distributed.is_main()
         ranking_eval = config.ranking_eval and self.validates
         self._ranking: Candidates | None = None   # fixed by a test file, else sampled
         if ranking_eval and split.candidates is not None:
             self._ranking = split.candidates
-        elif ranking_eval and len(split.test):
+        elif ranking_eval and len(split.validation):
             try:
-                self._ranking = sampled_candidates(split.train, split.test, config.seed)
+                self._ranking = sampled_candidates(split.train, split.validation, config.seed)
             except ValueError:   # tiny data: too few unrated movies for 99 negatives
                 self._ranking = None
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -310,7 +310,8 @@ class EpochLoop:
                     group["lr"] = lr
                 loss_sum, sq_sum, hit_sum = self._steps(lr, on_batch)
             model.eval()
-            val = _evaluate_tensors(model, self.test_data) if self.validates else _NOT_VALIDATED
+            val = (_evaluate_tensors(model, self.validation_data) if self.validates
+                   else _NOT_VALIDATED)
             if self.validates and not math.isfinite(val["loss"]):
                 raise TrainingDiverged(f"the validation loss became {val['loss']:g} in epoch "
                                        f"{self.epoch}; lower the learning rate (now {lr:g})")

@@ -150,9 +150,9 @@ def evaluate(run: Run, dataset: Dataset, protocol: PeopleProtocol = PeopleProtoc
     from movierec.training import evaluate as rating_metrics
 
     data = make_split(dataset, run.data_config)
-    metrics = rating_metrics(run.model, data.test)
-    baselines = baseline_metrics(data.train, data.test)
-    ranking = ranking_metrics(run.model, data.train, data.test, seed=run.data_config.seed,
+    metrics = rating_metrics(run.model, data.validation)
+    baselines = baseline_metrics(data.train, data.validation)
+    ranking = ranking_metrics(run.model, data.train, data.validation, seed=run.data_config.seed,
                               candidates=data.candidates)
     quality, notes = measure_and_save(run, data, None, progress, protocol=protocol,
                                       references=references, onboarding=onboarding)

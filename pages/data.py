@@ -136,8 +136,8 @@ split_kind = c2.radio("Hold out", list(splits),
                       help="A random share of the ratings (the notebook's split), or one rating "
                            "per user (the latest, where ratings are dated): the NCF protocol "
                            "behind HR@10 and NDCG@10.")
-test_size = c3.slider("Share held out for validation", 0.01, 0.5,
-                      float(state.get(state.TEST_SIZE)), 0.01,
+validation_size = c3.slider("Share held out for validation", 0.01, 0.5,
+                      float(state.get(state.VALIDATION_SIZE)), 0.01,
                       help="The notebook's split(.10).", disabled=split_kind != "random")
 new_people = c4.number_input(
     "New people held out", 0, 100_000, int(state.get(state.NEW_PEOPLE)), 100,
@@ -163,24 +163,24 @@ with st.expander("Large data: fewer movies or people", expanded=large or bool(
         st.caption(f"{name} rates {summary['movies']:,} movies: more than ease and newcomer "
                    f"handle ({MAX_ITEMS:,}). mf, seednet, bpr, autorec and ials take them all.")
 try:
-    config = DataConfig(name, fraction, test_size, int(seed), split_kind, int(new_people),
+    config = DataConfig(name, fraction, validation_size, int(seed), split_kind, int(new_people),
                         max_movies=int(max_movies), max_users=int(max_users))
     if split_kind == "random" and not new_people and not max_movies and not max_users:
-        n_train, n_test = split_sizes(summary["ratings"], fraction, test_size)
+        n_train, n_validation = split_sizes(summary["ratings"], fraction, validation_size)
         n_people = held = 0
     else:
-        n_train, n_test, n_people, held = cache.split_counts(config)
+        n_train, n_validation, n_people, held = cache.split_counts(config)
 except ConfigError as exc:
     st.error(str(exc))
 else:
     state.put(state.FRACTION, fraction)
-    state.put(state.TEST_SIZE, test_size)
+    state.put(state.VALIDATION_SIZE, validation_size)
     state.put(state.SEED, int(seed))
     state.put(state.SPLIT, split_kind)
     state.put(state.NEW_PEOPLE, int(new_people))
     state.put(state.MAX_MOVIES, int(max_movies))
     state.put(state.MAX_USERS, int(max_users))
-    st.success(f"Training on **{n_train:,}** ratings, validating on **{n_test:,}**"
+    st.success(f"Training on **{n_train:,}** ratings, validating on **{n_validation:,}**"
                + (f"; **{n_people:,}** new people held out with their {held:,} ratings."
                   if n_people else "."))
     nav.link("train", "Next: train a model")

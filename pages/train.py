@@ -102,7 +102,7 @@ if preset_name:
 held_out = {"leave-one-out": "each user's latest rating held out (a random one where "
                              "ratings carry no dates)",
             "ncf": "the ratings of a test.rating file held out"}.get(
-    data_config.split, f"{data_config.test_size:.0%} held out")
+    data_config.split, f"{data_config.validation_size:.0%} held out")
 st.write(f"Data: **{data_config.dataset}**, {data_config.fraction:.0%} of the ratings, "
          f"{held_out}, seed {data_config.seed}"
          + (f", {data_config.new_people:,} new people held out" if data_config.new_people
@@ -169,7 +169,7 @@ fits = recipe is not None
 if fits and ds_summary is not None:
     # The server is shared: settings that cannot fit in its memory are refused before anything
     # is allocated (the background job checks again with the exact split).
-    n_train = int(ds_summary["ratings"] * data_config.fraction * (1 - data_config.test_size))
+    n_train = int(ds_summary["ratings"] * data_config.fraction * (1 - data_config.validation_size))
     try:
         check_fits(spec, model_config, n_users, n_items, n_train, train_config.batch_size,
                    resolve_device(train_config.device))

@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from movierec.cli import main
+from tests.clitools import assert_user_error, run_main, run_process, start_process, wait
 from tests.data import tiny
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def run_json(capsys, *argv) -> object:
+def run_json(capture, *argv) -> object:
     code = main([*argv, "--json", "--quiet"])
-    out = capsys.readouterr().out
+    out = capture.readouterr().out
     assert code == 0, out
     return json.loads(out)
 
 
-def cli(*argv, env_extra=None) -> subprocess.CompletedProcess:
-    """``python -m movierec`` in a fresh process, with this test's locations."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "movierec", *argv], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=300)
-
-
-def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+@pytest.fixture
+def cli(capfd):
+    """The command line in this process: ``cli(*argv)`` is its :class:`Result`."""
+    return lambda *argv: run_main(capfd, *argv)
 
 
 def test_train_evaluate_recommend_similar_runs(capsys):
@@ -117,12 +103,12 @@ def test_datasets_and_models_lists(capsys, tmp_path):
 
 def test_download_command_through_a_local_server(server, tmp_path):
     server.routes["/ml-latest-small.zip"] = (tiny.release_zip("ml-latest-small"), "ok")
-    result = cli("download", "ml-latest-small", "--data-dir", str(tmp_path), "--mirror",
+    result = run_process("download", "ml-latest-small", "--data-dir", str(tmp_path), "--mirror",
                  server.url, "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["status"] == "downloaded" and (tmp_path / "ml-latest-small").is_dir()
-    again = json.loads(cli("download", "ml-latest-small", "--data-dir", str(tmp_path),
+    again = json.loads(run_process("download", "ml-latest-small", "--data-dir", str(tmp_path),
                            "--json").stdout)
     assert again["status"] == "already present"
 
@@ -134,11 +120,11 @@ def test_download_command_through_a_local_server(server, tmp_path):
     (["train", "--dataset", "demo", "--fraction", "1.5"], ["fraction"]),
     (["train", "--dataset", "demo", "--fraction", "-0.5"], ["fraction"]),
     (["train", "--dataset", "demo", "--fraction", "0.000001"], ["keeps none"]),
-    (["train", "--dataset", "demo", "--test-size", "0"], ["test_size"]),
-    (["train", "--dataset", "demo", "--test-size", "-0.1"], ["test_size"]),
-    (["train", "--dataset", "demo", "--test-size", "1.2"], ["test_size"]),
+    (["train", "--dataset", "demo", "--test-size", "0"], ["validation_size"]),
+    (["train", "--dataset", "demo", "--test-size", "-0.1"], ["validation_size"]),
+    (["train", "--dataset", "demo", "--test-size", "1.2"], ["validation_size"]),
     (["train", "--dataset", "demo", "--fraction", "0.0001", "--test-size", "0.01"],
-     ["empty test set"]),
+     ["empty validation set"]),
     (["train", "--dataset", "demo", "--lr", "1e12"], ["lr"]),
     (["train", "--dataset", "demo", "--batch-size", "0"], ["batch"]),
     (["train", "--dataset", "demo", "--epochs", "0"], ["epochs"]),
@@ -158,17 +144,33 @@ def test_download_command_through_a_local_server(server, tmp_path):
      ["cannot read", "nowhere/test.negative"]),
     (["train", "--dataset", "demo", "--split", "ncf"], ["no test.rating file", "ncf-demo"]),
 ])
-def test_user_errors_are_one_line_and_status_2(argv, fragments, tmp_path):
-    result = cli(*argv, env_extra={"MOVIEREC_DATA_DIR": str(tmp_path / "data")})
+def test_user_errors_are_one_line_and_status_2(argv, fragments, tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("MOVIEREC_DATA_DIR", str(tmp_path / "data"))
+    result = run_main(capfd, *argv)
     if argv[-1] == "cuda" and result.returncode == 0:
         pytest.skip("a CUDA GPU is present")
     assert_user_error(result, *fragments)
 
 
-def test_bad_ids_for_a_real_run(capsys, tmp_path):
+def test_the_real_entry_point_gives_one_error_line_and_status_2(capfd):
+    """The contract, in fresh ``python -m movierec`` processes (started together): a usage
+    mistake (argparse exits) and a user error (an unknown run) each end in one ``error:`` line,
+    status 2 and no traceback; and ``main`` in this process, as the tests above run it, gives
+    exactly the same."""
+    cases = [(["evaluate"], ["--run", "python -m movierec"]),
+             (["recommend", "--run", "nope", "--rate", "1=5"], ["unknown run"])]
+    started = [start_process(*argv) for argv, _ in cases]
+    for (argv, fragments), process in zip(cases, started, strict=True):
+        real = wait(process)
+        assert_user_error(real, *fragments)
+        assert real.stdout == ""
+        assert run_main(capfd, *argv) == real
+
+
+def test_bad_ids_for_a_real_run(capfd, cli, tmp_path):
     assert main(["train", "--dataset", "demo", "--model", "mf", "--epochs", "1", "-q",
                  "--json"]) == 0
-    capsys.readouterr()
+    capfd.readouterr()
     assert_user_error(cli("recommend", "--run", "latest", "--rate", "999999=4"),
                       "unknown movie id 999999")
     assert_user_error(cli("recommend", "--run", "latest", "--rate", "1=9"), "not on the scale")
@@ -226,10 +228,10 @@ def test_new_people_quality_evaluate_people_file_and_embeddings(capsys, tmp_path
     assert all(int(line.split("\t")[3]) >= 20 for line in metadata[1:])
 
 
-def test_people_file_and_projector_errors(capsys, tmp_path):
+def test_people_file_and_projector_errors(capfd, cli, tmp_path):
     assert main(["train", "--dataset", "demo", "--model", "mf", "--epochs", "1", "-q",
                  "--json", "--no-quality"]) == 0
-    assert "quality" in json.loads(capsys.readouterr().out)
+    assert "quality" in json.loads(capfd.readouterr().out)
     bad = tmp_path / "people.csv"
     bad.write_text("person,movie_id,rating\nann,1,5\nann,1,4\n")
     assert_user_error(cli("recommend", "--run", "latest", "--people", str(bad)),
@@ -257,11 +259,11 @@ def test_people_file_and_projector_errors(capsys, tmp_path):
                       "cannot hold out 900")
 
 
-def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
+def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capfd, tmp_path):
     data = tmp_path / "data"
     folder = tiny.write_ncf_dataset(data)
     negative = str((folder / "test.negative").resolve())
-    doc = run_json(capsys, "train", "--dataset", "ml-1m", "--data-dir", str(data), "--model",
+    doc = run_json(capfd, "train", "--dataset", "ml-1m", "--data-dir", str(data), "--model",
                    "mf", "--split", "ncf", "--epochs", "2", "--no-quality")
     assert (doc["n_train"], doc["n_test"]) == (420, 30)
     saved = json.loads((Path(doc["run_dir"]) / "config.json").read_text())["data_config"]
@@ -270,7 +272,7 @@ def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
     assert (doc["split"], doc["holdout"]) == ("ncf", saved["holdout"])   # said in the summary
     last = doc["history"][-1]          # ranked on the candidates of test.negative
 
-    exact = run_json(capsys, "evaluate", "--run", "latest", "--ncf", negative)
+    exact = run_json(capfd, "evaluate", "--run", "latest", "--ncf", negative)
     for key in ("run_id", "model", "dataset", "protocol", "file", "hr10", "ndcg10", "n_users",
                 "unknown_users", "unknown_movies", "merged", "seconds"):
         assert key in exact, key
@@ -279,17 +281,17 @@ def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
             exact["merged"]) == (30, 0, 1, 1)
     assert exact["hr10"] == pytest.approx(last["val_hr10"])
     assert exact["ndcg10"] == pytest.approx(last["val_ndcg10"])
-    full = run_json(capsys, "evaluate", "--run", "latest", "--data-dir", str(data),
+    full = run_json(capfd, "evaluate", "--run", "latest", "--data-dir", str(data),
                     "--references", "none")
     assert full["ranking_candidates"] == "test.negative" and full["ranking_users"] == 30
     assert full["hr10"] == pytest.approx(exact["hr10"])
     assert main(["evaluate", "--run", "latest", "--ncf", negative, "-q"]) == 0
-    human = capsys.readouterr().out.strip().splitlines()
+    human = capfd.readouterr().out.strip().splitlines()
     assert len(human) == 2 and "HR@10" in human[0] and "1 movie(s)" in human[1]
 
     elsewhere = tmp_path / "held.rating"       # no test.negative beside it
     elsewhere.write_text((folder / "test.rating").read_text())
-    alone = run_json(capsys, "train", "--dataset", "ml-1m", "--data-dir", str(data), "--model",
+    alone = run_json(capfd, "train", "--dataset", "ml-1m", "--data-dir", str(data), "--model",
                      "mf", "--holdout", str(elsewhere), "--epochs", "1", "--no-quality",
                      "--no-save")
     assert (alone["n_train"], alone["n_test"]) == (420, 30)
@@ -303,40 +305,38 @@ def test_train_on_the_ncf_split_and_evaluate_the_exact_test(capsys, tmp_path):
         (["train", "--dataset", "ml-1m", "--holdout", str(elsewhere), "--fraction", "0.5"],
          "fraction must be 1"),
     ]:
-        assert main([*argv, "--data-dir", str(data), "-q"]) == 2
-        error = capsys.readouterr().err.strip()
-        assert error.startswith("error: ") and fragment in error and "\n" not in error, error
+        assert_user_error(run_main(capfd, *argv, "--data-dir", str(data), "-q"), fragment)
     original = tmp_path / "ml-1m.test.negative"
     original.write_text("(0,25)\t1064\t174\n")
-    assert_user_error(cli("evaluate", "--run", "latest", "--ncf", str(original), "--json"),
-                      "original NCF")
+    assert_user_error(run_main(capfd, "evaluate", "--run", "latest", "--ncf", str(original),
+                               "--json"), "original NCF")
 
 
-def test_onboarding_through_the_command_line(capsys, tmp_path):
+def test_onboarding_through_the_command_line(capfd, cli, tmp_path):
     """The recommended model on the demo: train measures the onboarding protocol, evaluate
     prints it, ``starters`` gives the page's strip (one person or a file of them), and
     ``recommend --people`` takes the same file, skips included, as the protocol does."""
-    doc = run_json(capsys, "train", "--preset", "recommended", "--dataset", "demo",
+    doc = run_json(capfd, "train", "--preset", "recommended", "--dataset", "demo",
                    "--new-people", "60")
     assert doc["model"] == "onboard"
     onboarding = doc["quality"]["onboarding"]
     assert {(r["method"], r["round"]) for r in onboarding} == {
         (m, k) for m in ("this run", "most rated") for k in (1, 2, 3)}
     assert all(r["shown"] == 12 * r["round"] and r["people"] == 60 for r in onboarding)
-    evaluated = run_json(capsys, "evaluate", "--run", "latest", "--references", "EASE")
+    evaluated = run_json(capfd, "evaluate", "--run", "latest", "--references", "EASE")
     again = {(r["method"], r["round"]): r["precision"] for r in evaluated["onboarding"]}
     stored = {(r["method"], r["round"]): r["precision"] for r in onboarding}
     assert again[("this run", 2)] == pytest.approx(stored[("this run", 2)])
     assert ("EASE", 3) in again
     assert main(["evaluate", "--run", "latest", "--references", "none", "-q"]) == 0
-    assert "onboarding (60 people never seen" in capsys.readouterr().out
+    assert "onboarding (60 people never seen" in capfd.readouterr().out
 
-    first = run_json(capsys, "starters", "--run", "latest", "--top", "12")
+    first = run_json(capfd, "starters", "--run", "latest", "--top", "12")
     assert len(first) == 12 and set(first[0]) == {"movie_id", "title", "year", "genres",
                                                   "n_ratings"}
     ids = [m["movie_id"] for m in first]
     rates = [f"{m}={5 if i % 2 else 4}" for i, m in enumerate(ids[:5])]
-    second = run_json(capsys, "starters", "--run", "latest", "--rate", *rates,
+    second = run_json(capfd, "starters", "--run", "latest", "--rate", *rates,
                       "--skip", *map(str, ids[5:]), "--top", "12")
     assert len(second) == 12 and not {m["movie_id"] for m in second} & set(ids)
 
@@ -344,12 +344,12 @@ def test_onboarding_through_the_command_line(capsys, tmp_path):
     people.write_text("person,movie_id,rating\nnew,,\n"
                       + "".join(f"fan,{r.replace('=', ',')}\n" for r in rates)
                       + "".join(f"fan,{m},\n" for m in ids[5:]) + "fan,999999,\n")
-    many = run_json(capsys, "starters", "--run", "latest", "--people", str(people))
+    many = run_json(capfd, "starters", "--run", "latest", "--people", str(people))
     assert [p["person"] for p in many] == ["new", "fan"]
     assert many[0]["starters"] == first and many[1]["starters"] == second
     assert many[1]["ignored"] == [999999]
-    suggested = run_json(capsys, "recommend", "--run", "latest", "--people", str(people))
-    single = run_json(capsys, "recommend", "--run", "latest", "--rate", *rates,
+    suggested = run_json(capfd, "recommend", "--run", "latest", "--people", str(people))
+    single = run_json(capfd, "recommend", "--run", "latest", "--rate", *rates,
                       "--skip", *map(str, ids[5:]))
     assert [s["movie_id"] for s in suggested[1]["suggestions"]] == \
         [s["movie_id"] for s in single]

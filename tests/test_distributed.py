@@ -142,6 +142,7 @@ def test_other_commands_are_refused_under_torchrun(monkeypatch, capsys):
                                        "runs without torchrun\n")
 
 
+@pytest.mark.slow
 def test_two_processes_learn_what_one_does(tmp_path, capsys):
     settings = ["--model", "mf", "--epochs", "2", "--batch-size", "4096", "--no-quality"]
     assert main(["train", "--dataset", "demo", *settings, "--runs-dir", str(tmp_path / "one"),
@@ -164,6 +165,7 @@ def test_two_processes_learn_what_one_does(tmp_path, capsys):
     assert result.stderr.count("epoch   2  train loss") == 1
 
 
+@pytest.mark.slow
 def test_seednet_trains_with_alike_weights_in_every_process(tmp_path):
     result, _ = torchrun(tmp_path, "--model", "seednet", "--epochs", "2", "--fraction", "0.5",
                          "--batch-size", "1023", "--no-quality", "--no-ranking-eval",
@@ -176,6 +178,7 @@ def test_seednet_trains_with_alike_weights_in_every_process(tmp_path):
     assert len(list((tmp_path / "runs").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_closed_form_models_are_refused(tmp_path):
     result, _ = torchrun(tmp_path, "--model", "ease")
     assert result.returncode != 0
@@ -185,6 +188,7 @@ def test_closed_form_models_are_refused(tmp_path):
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault, expected", [
     ("raise", "error: rank 1: injected fault"),
     ("hang", "error: rank 0: another process failed or stopped answering"),

@@ -3,9 +3,6 @@ and runs folders; each hostile name is refused with a clear error, on the librar
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from movierec.config import DataConfig
 from movierec.data import get_release, load_dataset
 from movierec.errors import ConfigError, DataError, MovieRecError, RunError
 from movierec.runs import RunStore
+from tests.clitools import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ["../escape", "../../etc/passwd", "/etc/passwd", "a/b", "..", ".", "", "run\x00id",
@@ -61,13 +59,14 @@ def test_hostile_dataset_names_are_refused(tmp_path, name):
     ["train", "--dataset", "../ml-1m", "--epochs", "1"],
     ["download", "ml-1m/../../x"],
 ])
-def test_hostile_names_on_the_command_line(tmp_path, args):
+def test_hostile_names_on_the_command_line(tmp_path, args, monkeypatch, capfd):
+    """In this process (tests/test_cli.py shows the real ``python -m movierec`` says the
+    same)."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "keep.txt").write_text("mine")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "movierec", *args], capture_output=True,
-                            text=True, env=env, cwd=tmp_path, timeout=120)
+    monkeypatch.chdir(tmp_path)
+    result = run_main(capfd, *args)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert (outside / "keep.txt").read_text() == "mine"

@@ -161,22 +161,22 @@ def test_chop_keeps_a_subset_of_the_promised_size(ratings, fraction, seed):
 
 
 @SETTINGS
-@given(ratings=ratings_table(max_rows=200), test_size=st.floats(0.01, 0.99),
+@given(ratings=ratings_table(max_rows=200), validation_size=st.floats(0.01, 0.99),
        seed=st.integers(0, 9))
-def test_split_is_exactly_the_sample(ratings, test_size, seed):
+def test_split_is_exactly_the_sample(ratings, validation_size, seed):
     data = _interactions(ratings)
     try:
-        sizes = split_sizes(len(data), 1.0, test_size)
+        sizes = split_sizes(len(data), 1.0, validation_size)
     except ConfigError:
         with pytest.raises(ConfigError, match="empty"):
-            split(data, test_size, seed)
+            split(data, validation_size, seed)
         return
-    parts = split(data, test_size, seed)
-    train, test = _rows(parts.train), _rows(parts.test)
+    parts = split(data, validation_size, seed)
+    train, test = _rows(parts.train), _rows(parts.validation)
     assert (len(train), len(test)) == sizes
     assert sorted(train + test) == _rows(data)             # a partition: no loss, no copies
     assert not set(train) & set(test)
-    assert parts.train.user_ids is data.user_ids and parts.test.item_ids is data.item_ids
+    assert parts.train.user_ids is data.user_ids and parts.validation.item_ids is data.item_ids
 
 
 @SETTINGS
@@ -189,29 +189,29 @@ def test_holdout_per_user_is_a_partition_with_one_per_user(ratings, seed):
             holdout_per_user(data, 1, seed)
         return
     parts = holdout_per_user(data, 1, seed)
-    assert sorted(_rows(parts.train) + _rows(parts.test)) == _rows(data)
-    held = np.bincount(parts.test.user_idx, minlength=data.n_users)
+    assert sorted(_rows(parts.train) + _rows(parts.validation)) == _rows(data)
+    held = np.bincount(parts.validation.user_idx, minlength=data.n_users)
     assert np.array_equal(held, (counts >= 2).astype(int))
 
 
 @SETTINGS
 @given(ratings=ratings_table(max_rows=200), fraction=st.floats(0.05, 1.0),
-       test_size=st.floats(0.05, 0.95), seed=st.integers(0, 99))
-def test_make_split_train_and_test_are_the_chopped_sample(ratings, fraction, test_size, seed):
+       validation_size=st.floats(0.05, 0.95), seed=st.integers(0, 99))
+def test_make_split_train_and_test_are_the_chopped_sample(ratings, fraction, validation_size, seed):
     movies = pd.DataFrame({"movie_id": sorted(set(ratings["movie_id"]))})
     movies["title"], movies["year"], movies["genres"] = "x", 2000, [[]] * len(movies)
     dataset = Dataset(name="ml-1m", ratings=ratings.astype({"rating": np.float32}),
                       movies=movies, users=None, rating_scale=WHOLE_STARS, source="test")
-    config = DataConfig("ml-1m", fraction=fraction, test_size=test_size, seed=seed)
+    config = DataConfig("ml-1m", fraction=fraction, validation_size=validation_size, seed=seed)
     try:
-        n_train, n_test = split_sizes(len(ratings), fraction, test_size)
+        n_train, n_validation = split_sizes(len(ratings), fraction, validation_size)
     except ConfigError:
         with pytest.raises(ConfigError):
             make_split(dataset, config)
         return
     parts = make_split(dataset, config)
-    train, test = _rows(parts.train), _rows(parts.test)
-    assert (len(train), len(test)) == (n_train, n_test)
+    train, test = _rows(parts.train), _rows(parts.validation)
+    assert (len(train), len(test)) == (n_train, n_validation)
     union = set(train) | set(test)
-    assert len(union) == n_train + n_test                  # disjoint, no duplicates
+    assert len(union) == n_train + n_validation                  # disjoint, no duplicates
     assert union <= set(_canon(ratings))                   # every row is a real rating

@@ -54,7 +54,7 @@ def test_training_on_ml100k_beats_the_mean(tmp_path, model, epochs, lr):
     training = start_training(ds, DataConfig("ml-100k", 1.0, 0.1, 0), model,
                               train_config=TrainConfig(epochs=epochs, batch_size=1024, lr=lr))
     history = list(training.epochs())
-    base = baseline_metrics(training.split.train, training.split.test)
+    base = baseline_metrics(training.split.train, training.split.validation)
     assert history[-1].val_rmse < base["mean_rmse"] - 0.05
     if model == "mf":
         assert history[-1].val_rmse < base["bias_rmse"]

@@ -73,11 +73,11 @@ def test_chop_keeps_a_seeded_fraction_and_the_id_maps(ratings):
 def test_split_is_a_partition(ratings):
     data = Interactions.from_ratings(ratings, (1.0, 2.0, 3.0, 4.0, 5.0))
     s = split(data, 0.1, seed=0)
-    assert len(s.test) == round(len(data) * 0.1)
-    assert as_set(s.train) | as_set(s.test) == as_set(data)
-    assert not as_set(s.train) & as_set(s.test)
-    assert s.train.item_ids is s.test.item_ids is data.item_ids
-    with pytest.raises(ConfigError, match="empty test set"):
+    assert len(s.validation) == round(len(data) * 0.1)
+    assert as_set(s.train) | as_set(s.validation) == as_set(data)
+    assert not as_set(s.train) & as_set(s.validation)
+    assert s.train.item_ids is s.validation.item_ids is data.item_ids
+    with pytest.raises(ConfigError, match="empty validation set"):
         split(data, 1e-6)
     with pytest.raises(ConfigError, match="empty training set"):
         split(data, 1.0)
@@ -88,20 +88,21 @@ def test_holdout_per_user(ratings):
     s = holdout_per_user(data, n_per_user=1, seed=0)
     counts = data.user_counts()
     eligible = np.flatnonzero(counts >= 2)
-    assert sorted(s.test.user_idx.tolist()) == sorted(eligible.tolist())
-    assert as_set(s.train) | as_set(s.test) == as_set(data)
+    assert sorted(s.validation.user_idx.tolist()) == sorted(eligible.tolist())
+    assert as_set(s.train) | as_set(s.validation) == as_set(data)
     assert (s.train.user_counts()[eligible] >= 1).all()
     again = holdout_per_user(data, n_per_user=1, seed=0)
-    assert as_set(again.test) == as_set(s.test)
+    assert as_set(again.validation) == as_set(s.validation)
 
 
 def test_split_sizes_match_chop_then_split(ratings):
     from movierec.split import split_sizes
     data = Interactions.from_ratings(ratings, (1.0, 2.0, 3.0, 4.0, 5.0))
-    for fraction, test_size in [(1.0, 0.1), (0.37, 0.2), (0.05, 0.5)]:
-        s = split(chop(data, fraction, 1), test_size, 2)
-        assert split_sizes(len(data), fraction, test_size) == (len(s.train), len(s.test))
-    with pytest.raises(ConfigError, match="empty test set"):
+    for fraction, validation_size in [(1.0, 0.1), (0.37, 0.2), (0.05, 0.5)]:
+        s = split(chop(data, fraction, 1), validation_size, 2)
+        assert split_sizes(len(data), fraction, validation_size) == \
+            (len(s.train), len(s.validation))
+    with pytest.raises(ConfigError, match="empty validation set"):
         split_sizes(10, 1.0, 0.01)
     with pytest.raises(ConfigError, match="keeps none"):
         split_sizes(10, 0.01, 0.5)
@@ -116,7 +117,7 @@ def test_new_people_are_held_out_entirely(demo):
     assert held.train.n_users == plain.train.n_users - 100
     assert (held.people.user_counts() >= PERSON_MIN_RATINGS).all()
     # every rating is somewhere, once; the movie map stays the whole dataset's
-    assert len(held.train) + len(held.test) + len(held.people) == len(demo.ratings)
+    assert len(held.train) + len(held.validation) + len(held.people) == len(demo.ratings)
     assert held.train.item_ids is held.people.item_ids
     np.testing.assert_array_equal(held.train.item_ids.ids, plain.train.item_ids.ids)
     again = make_split(demo, DataConfig("demo", new_people=100))
@@ -154,16 +155,16 @@ def test_leave_one_out_holds_out_the_latest_ratings():
         parts = holdout_per_user(data, n, seed=5)
         frame = data.to_frame()
         latest = frame.sort_values("timestamp").groupby("user_id").tail(n)
-        assert as_set(parts.test) == set(zip(latest["user_id"], latest["movie_id"],
+        assert as_set(parts.validation) == set(zip(latest["user_id"], latest["movie_id"],
                                              latest["rating"], strict=True))
-        assert as_set(parts.train) | as_set(parts.test) == as_set(data)
+        assert as_set(parts.train) | as_set(parts.validation) == as_set(data)
     # ties among a user's latest ratings are broken at random, seeded
     tied = Interactions(data.user_idx, data.item_idx, data.rating,
                         np.where(data.timestamp % 2 == 0, 7, 3), data.user_ids, data.item_ids,
                         data.rating_scale)
-    first = as_set(holdout_per_user(tied, 1, seed=0).test)
-    assert first == as_set(holdout_per_user(tied, 1, seed=0).test)
-    assert any(as_set(holdout_per_user(tied, 1, seed=s).test) != first for s in (1, 2, 3))
+    first = as_set(holdout_per_user(tied, 1, seed=0).validation)
+    assert first == as_set(holdout_per_user(tied, 1, seed=0).validation)
+    assert any(as_set(holdout_per_user(tied, 1, seed=s).validation) != first for s in (1, 2, 3))
 
 
 def test_leave_one_out_without_dates_is_the_earlier_random_holdout():
@@ -176,7 +177,7 @@ def test_leave_one_out_without_dates_is_the_earlier_random_holdout():
         first = np.arange(len(order)) == np.searchsorted(users, users, side="left")
         parts = holdout_per_user(data, 1, seed)
         np.testing.assert_array_equal(
-            parts.test.to_frame().to_numpy(), data.take(np.sort(order[first])).to_frame()
+            parts.validation.to_frame().to_numpy(), data.take(np.sort(order[first])).to_frame()
             .to_numpy())
 
 
@@ -213,15 +214,15 @@ def test_the_ncf_split_holds_out_exactly_the_file(tmp_path):
     config = DataConfig(split="ncf", holdout=str(folder / "test.rating"))
     parts = make_split(dataset, config)
     held = pd.read_csv(folder / "test.rating", sep="::", engine="python", header=None)
-    assert set(zip(parts.test.user_ids.raw(parts.test.user_idx),
-                   parts.test.item_ids.raw(parts.test.item_idx), strict=True)) == \
+    assert set(zip(parts.validation.user_ids.raw(parts.validation.user_idx),
+                   parts.validation.item_ids.raw(parts.validation.item_idx), strict=True)) == \
         set(zip(held[0], held[1], strict=True))
-    assert len(parts.train) + len(parts.test) == len(dataset.ratings)
-    assert not as_set(parts.train) & as_set(parts.test)
+    assert len(parts.train) + len(parts.validation) == len(dataset.ratings)
+    assert not as_set(parts.train) & as_set(parts.validation)
     # the candidates of test.negative, repeats and the unknown movie not counted
     test = parts.candidates
-    assert test.item_idx.shape == (30, 21) and (test.item_idx[:, 0] == parts.test.item_idx[
-        np.argsort(parts.test.user_idx)]).all()
+    assert test.item_idx.shape == (30, 21) and (test.item_idx[:, 0] == parts.validation.item_idx[
+        np.argsort(parts.validation.user_idx)]).all()
     assert (~test.valid).sum() == 2 and not test.valid[0].all() and not test.valid[1, 1]
     assert UNRATED_MOVIE not in parts.train.item_ids
 
@@ -259,7 +260,7 @@ def test_max_movies_keeps_the_most_rated_movies_only(demo):
     assert len(kept) == counts[ranked].sum()
     assert most_rated(demo.ratings, 10_000) is demo.ratings
     parts = make_split(demo, DataConfig("demo", max_movies=50))
-    assert parts.n_items == 50 and len(parts.train) + len(parts.test) == len(kept)
+    assert parts.n_items == 50 and len(parts.train) + len(parts.validation) == len(kept)
     # Runs saved before max_movies existed keep their config keys.
     from movierec.config import config_hash
     assert config_hash(DataConfig("demo")) != config_hash(DataConfig("demo", max_movies=50))

@@ -52,16 +52,16 @@ def test_beats_baseline_on_demo(demo, model, settings, epochs, baseline):
                               get_model_spec(model).config(settings),
                               TrainConfig(epochs=epochs, batch_size=512))
     last = list(training.epochs())[-1]
-    reference = baseline_metrics(training.split.train, training.split.test)
+    reference = baseline_metrics(training.split.train, training.split.validation)
     assert last.val_rmse < reference[baseline]
     # The record agrees with an independent evaluation of the trained model.
-    assert evaluate(training.run.model, training.split.test)["rmse"] == \
+    assert evaluate(training.run.model, training.split.validation)["rmse"] == \
         pytest.approx(last.val_rmse, rel=1e-5)
 
 
 def test_mf_beats_the_bias_baseline_clearly(mf_demo_run, demo):
     data = make_split(demo, mf_demo_run.data_config)
-    assert mf_demo_run.metrics()["val_rmse"] < baseline_metrics(data.train, data.test)[
+    assert mf_demo_run.metrics()["val_rmse"] < baseline_metrics(data.train, data.validation)[
         "bias_rmse"] - 0.05
 
 
@@ -97,8 +97,8 @@ def test_configs_refuse_impossible_values():
         TrainConfig(lr=-1.0)
     with pytest.raises(ConfigError, match="fraction"):
         DataConfig(fraction=0)
-    with pytest.raises(ConfigError, match="test_size"):
-        DataConfig(test_size=1.0)
+    with pytest.raises(ConfigError, match="validation_size"):
+        DataConfig(validation_size=1.0)
     with pytest.raises(ConfigError, match="unknown dataset"):
         DataConfig(dataset="../ml-3m")
     assert DataConfig(dataset="ml-3m").dataset == "ml-3m"   # a custom folder, found on loading
@@ -145,4 +145,4 @@ def test_a_model_trained_to_rank_ranks_better(demo):
     assert results["bpr"].val_hr10 > results["mf"].val_hr10 + 0.1
     assert results["bpr"].val_ndcg10 > results["mf"].val_ndcg10
     assert results["bpr"].val_rmse != results["bpr"].val_rmse   # NaN: it predicts no stars
-    assert len(training.split.test) == 1000   # one held-out rating per demo user
+    assert len(training.split.validation) == 1000   # one held-out rating per demo user

@@ -91,7 +91,7 @@ def _split_counts(config: DataConfig, location: str, stamp: tuple) -> tuple[int,
     data = make_split(load_dataset(config.dataset, data_dir=location, allow_download=False),
                       config)
     people = data.people
-    return (len(data.train), len(data.test), 0 if people is None else people.n_users,
+    return (len(data.train), len(data.validation), 0 if people is None else people.n_users,
             0 if people is None else len(people))
 
 

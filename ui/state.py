@@ -12,7 +12,7 @@ from movierec.config import DataConfig
 # --- session-state keys -----------------------------------------------------------------------
 DATASET = "dataset"            # name of the chosen dataset
 FRACTION = "fraction"          # share of ratings kept (the notebook's chop)
-TEST_SIZE = "test_size"        # share held out for validation
+VALIDATION_SIZE = "validation_size"   # share held out for validation
 SEED = "seed"                  # seed of chop, split and training
 SPLIT = "split"                # random or leave-one-out
 NEW_PEOPLE = "new_people"      # people held out of training for the new-person protocol

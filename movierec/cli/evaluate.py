@@ -56,7 +56,7 @@ def run(args) -> int:
         f"among its {data.candidates.item_idx.shape[1]} candidates in test.negative"
     doc = {"run_id": found.run_id, "model": found.model_name,
            "dataset": found.data_config.dataset, "split": found.data_config.split,
-           "n_test": len(data.test),
+           "n_test": len(data.validation),
            "val_loss": metrics["loss"], "val_rmse": metrics["rmse"], "val_mae": metrics["mae"],
            "val_accuracy": metrics["accuracy"], "hr10": ranking["hr10"],
            "ndcg10": ranking["ndcg10"], "ranking_users": ranking["n_users"],
@@ -71,7 +71,7 @@ def run(args) -> int:
     texts = [describe(name, quality[name]) if name in quality else
              f"{name} quality: not measured; {notes.get(name, '')}" for name in TABLES]
     emit(args, doc,
-         f"run {found.run_id} on {len(data.test):,} held-out ratings of "
+         f"run {found.run_id} on {len(data.validation):,} held-out ratings of "
          f"{found.data_config.dataset}"
          + ("\n  predicts no stars (a ranking model)" if math.isnan(metrics["rmse"]) else
             f"\n  RMSE {metrics['rmse']:.4f}  MAE {metrics['mae']:.4f}  accuracy "

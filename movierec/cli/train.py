@@ -42,7 +42,7 @@ def add_parser(sub, common) -> None:
                         "synthetic and offline), or a folder of the data dir holding ratings.csv")
     p.add_argument("--model", choices=list(MODELS), help=f"model (default {DEFAULT_MODEL})")
     p.add_argument("--fraction", type=float, help="share of the ratings kept (default 1.0)")
-    p.add_argument("--validation-size", "--test-size", dest="test_size", type=float,
+    p.add_argument("--validation-size", "--test-size", dest="validation_size", type=float,
                    metavar="SHARE", help="share held out for validation (default 0.1)")
     p.add_argument("--seed", type=int, help="seed of the split, the weights and the shuffling "
                                             "(default 0)")
@@ -168,7 +168,7 @@ def run(args) -> int:
         training = start(recipe, dataset)
         plan = recipe.plan
         say(args, f"training {recipe.model} on {dataset.display_name}: "
-                  f"{training.run.n_train:,} train / {training.run.n_test:,} validation "
+                  f"{training.run.n_train:,} train / {training.run.n_validation:,} validation "
                   f"ratings, {training.run.model.n_users:,} users x "
                   f"{training.run.model.n_items:,} movies")
 

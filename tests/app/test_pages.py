@@ -390,10 +390,10 @@ def test_presets_fill_the_forms_and_the_data_page_holds_people_out(preset):
     no_exception(train)
     assert train.session_state["train_model"] == PRESETS[preset].model
     assert train.session_state["new_people"] == 600
-    assert train.session_state["test_size"] == 0.02
+    assert train.session_state["validation_size"] == 0.02
     # the same session on the Data page, with the demo set (1,000 people)
     data = page("data", **{k: train.session_state[k] for k in
-                           ("fraction", "test_size", "seed", "split")}, new_people=100)
+                           ("fraction", "validation_size", "seed", "split")}, new_people=100)
     no_exception(data.run())
     assert "**100** new people held out with their" in texts(data)
 

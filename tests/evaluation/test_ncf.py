@@ -168,7 +168,7 @@ def test_the_published_ml1m_test(tmp_path):
                            allow_download=False)
     data = make_split(dataset, DataConfig("ml-1m", split="ncf",
                                           holdout=str(folder / "test.rating")))
-    assert (len(data.train), len(data.test)) == (994_169, 6_040)
+    assert (len(data.train), len(data.validation)) == (994_169, 6_040)
     assert data.candidates.item_idx.shape == (6_040, 100)
     assert (~data.candidates.valid).sum() == 156      # the repeats of the held-out movie
     popularity = data.train.item_counts().astype(np.float64)

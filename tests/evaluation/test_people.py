@@ -86,7 +86,7 @@ def test_a_runs_lists_are_what_recommend_shows(mf_demo_run, demo):
     """The protocol scores a run through the same fold-in and ranking as ``recommend``."""
     run = mf_demo_run
     split = make_split(demo, run.data_config)
-    people = split.test.for_users(np.arange(5))
+    people = split.validation.for_users(np.arange(5))
     query = make_queries(people, 3, liked=4.0)[0]
     ranker = run_ranker(run)
     from movierec.evaluation.people import suggestion_lists

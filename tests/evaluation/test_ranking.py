@@ -34,9 +34,9 @@ def test_candidates_are_unrated_and_distinct():
                         IdMap(np.arange(n_users) + 1, "user"), IdMap(np.arange(n_items) + 1),
                         (1.0, 2.0, 3.0, 4.0, 5.0))
     split = holdout_per_user(data, 1, seed=0)
-    rows = one_per_user(split.test)
+    rows = one_per_user(split.validation)
     assert len(rows) == n_users
-    users, positives = split.test.user_idx[rows], split.test.item_idx[rows]
+    users, positives = split.validation.user_idx[rows], split.validation.item_idx[rows]
     cand = draw_negatives(data, users, positives, seed=1)
     assert cand.shape == (n_users, 100) and (cand[:, 0] == positives).all()
     for user, row in zip(users, cand, strict=True):
@@ -66,11 +66,11 @@ def test_an_oracle_scores_one_and_its_opposite_zero(demo):
     from movierec.config import DataConfig
     from movierec.split import make_split
     data = make_split(demo, DataConfig("demo", 0.3))
-    best = ranking_metrics(Oracle(data.test), data.train, data.test)
+    best = ranking_metrics(Oracle(data.validation), data.train, data.validation)
     assert best["hr10"] == 1.0 and best["ndcg10"] == 1.0
-    worst = ranking_metrics(Oracle(data.test, flip=True), data.train, data.test)
+    worst = ranking_metrics(Oracle(data.validation, flip=True), data.train, data.validation)
     assert worst["hr10"] == 0.0 and worst["ndcg10"] == 0.0
-    assert best["n_users"] == len(np.unique(data.test.user_idx))
+    assert best["n_users"] == len(np.unique(data.validation.user_idx))
 
 
 def test_fixed_candidates_merge_repeats_and_drop_unknown_movies():

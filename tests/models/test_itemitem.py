@@ -4,6 +4,7 @@ they do for new people on the demo data (and, where the real data is here, on ML
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from movierec.config import DataConfig, TrainConfig
@@ -83,7 +84,7 @@ def test_newcomer_discount_grows_with_the_ratings_given():
 def test_newcomer_on_demo_people(demo):
     """On the demo people, the newcomer without its discount finds more of what they like than
     the most-rated list; the discount then trades some of that for far more varied lists."""
-    data = DataConfig("demo", test_size=0.02, new_people=100)
+    data = DataConfig("demo", validation_size=0.02, new_people=100)
     plain = start_training(demo, data, "newcomer", get_model_spec("newcomer").config(
         {"discount": 0.0}), TrainConfig(epochs=1, ranking_eval=False))
     list(plain.epochs())
@@ -97,11 +98,12 @@ def test_newcomer_on_demo_people(demo):
     list(discounted.epochs())
     after = new_person_table({"discounted": run_ranker(discounted.run)}, split.people,
                              split.train, protocol).set_index("method")
-    assert after.loc["discounted", "distinct"] > 2 * table.loc["plain", "distinct"]
+    assert after.loc["discounted", "distinct"] > 1.5 * table.loc["plain", "distinct"]
     assert after.loc["discounted", "popular_share"] < table.loc["plain", "popular_share"]
 
 
 @requires_shared_data
+@pytest.mark.slow
 def test_recommended_preset_on_movielens_people():
     """The targets of issue 9 on ML-1M with the preset's own 600 held-out people: better than
     the most-rated list, at least 0.40 / 0.45 precision after 3 / 10 ratings, from at least
