@@ -23,9 +23,9 @@ PERSON_MIN_RATINGS = 20
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """Training and validation (held-out) ratings over the same id maps, the ratings of the people held out of
-    training entirely (over the same movie map and a user map of their own), if any, and the
-    fixed candidates of the ranking metrics, if a published test gives them."""
+    """Training and validation (held-out) ratings over the same id maps, the ratings of the
+    people held out of training entirely (over the same movie map and a user map of their own),
+    if any, and the fixed candidates of the ranking metrics, if a published test gives them."""
 
     train: Interactions
     validation: Interactions
@@ -67,8 +67,8 @@ def split_sizes(n_ratings: int, fraction: float, validation_size: float) -> tupl
     n_validation = int(round(n_keep * validation_size))
     if n_validation == 0 or n_validation == n_keep:
         side = "validation" if n_validation == 0 else "training"
-        raise ConfigError(f"validation_size {validation_size:g} of {n_keep} ratings leaves an empty "
-                          f"{side} set")
+        raise ConfigError(f"validation_size {validation_size:g} of {n_keep} ratings leaves an "
+                          f"empty {side} set")
     return n_keep - n_validation, n_validation
 
 
