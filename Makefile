@@ -27,13 +27,14 @@ run: $(RUNTIME)
 lint: $(DEV)
 	$(BIN)/ruff check movierec tests ui pages app.py benchmarks docs/screenshots
 
+# The tests run on every core (pytest-xdist); `.venv/bin/python -m pytest` runs them one by one.
 test: $(DEV) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The quick loop while working: everything but the browser, torchrun, build and long real-data
 # tests (CI runs them all).
 test-quick: $(DEV) lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n auto -m "not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -25,6 +25,16 @@ requires_ncf_data = pytest.mark.skipif(
     reason=f"ml-1m and the NCF paper's test of it not found in {SHARED_DATA}")
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (`.ci/run` runs two workers), each worker's torch takes its share of
+    the cores instead of all of them, so that the workers do not oversubscribe the machine."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
 @pytest.fixture(autouse=True)
 def isolated_locations(tmp_path_factory, monkeypatch):
     """Every test gets its own data, cache and runs folders; nothing touches the user's."""
