@@ -42,7 +42,7 @@ def _answers(port: int) -> bool:
         return False
 
 
-def first_start(port: int, timeout: float, rev: str = "HEAD") -> dict:
+def first_start(port: int, timeout: float, rev: str = "HEAD", pip_cache: bool = True) -> dict:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="movierec-first-start-") as tmp:
@@ -51,6 +51,8 @@ def first_start(port: int, timeout: float, rev: str = "HEAD") -> dict:
         subprocess.run(["git", "checkout", "-q", rev], cwd=clone, check=True)
         env = {**os.environ, "MOVIEREC_HOME": str(Path(tmp) / "home"),
                "MOVIEREC_CACHE_DIR": str(Path(tmp) / "cache")}
+        if not pip_cache:   # as on a fresh machine: every package fetched (and built) again
+            env["PIP_NO_CACHE_DIR"] = "1"
         args = f"--server.port {port} --server.address 127.0.0.1 --server.headless true"
         start = time.perf_counter()
         server = subprocess.Popen(["make", "run", f"ARGS={args}"], cwd=clone, env=env,
@@ -95,12 +97,16 @@ def main() -> None:
     parser.add_argument("--rev", default="HEAD",
                         help="commit to clone (an older one to compare; its make run may not "
                              "take ARGS, so give its --port, 8501)")
+    parser.add_argument("--no-pip-cache", action="store_true",
+                        help="pip without its cache, as on a fresh machine")
     parser.add_argument("--print-only", action="store_true",
                         help="print the figures, leave BENCHMARKS.md as it is")
     args = parser.parse_args()
-    found = first_start(args.port, args.timeout, args.rev)
+    found = first_start(args.port, args.timeout, args.rev, pip_cache=not args.no_pip_cache)
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
-               f"{platform.python_version()}, pip as configured here (its cache as it was)")
+               f"{platform.python_version()}, pip as configured here, "
+               + ("without its cache (as on a fresh machine)" if args.no_pip_cache
+                  else "with its cache as it was"))
     body = "\n".join([
         f"Protocol: `git clone` of {args.rev} into a temporary folder, then `make run` there "
         f"(a new .venv, its pip installs, then the dashboard), timed until the Data "
