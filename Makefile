@@ -11,14 +11,17 @@ DEV := $(VENV)/.dev-installed
 
 .PHONY: run test test-quick lint clean
 
+# --no-compile: no byte-compiling of every installed file up front (torch alone has thousands);
+# Python compiles the modules it imports the first time, which is far fewer.
+PIP := $(BIN)/python -m pip install --quiet --no-compile --disable-pip-version-check
+
 $(RUNTIME): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(PIP) -r requirements.txt
 	touch $(RUNTIME)
 
 $(DEV): $(RUNTIME) requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $(DEV)
 
 run: $(RUNTIME)
