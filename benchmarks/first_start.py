@@ -19,6 +19,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,30 +95,48 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8599)
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--rev", default="HEAD",
-                        help="commit to clone (an older one to compare; its make run may not "
-                             "take ARGS, so give its --port, 8501)")
+    parser.add_argument("--rev", default="HEAD", help="the commit to clone (default HEAD)")
+    parser.add_argument("--compare", metavar="REV",
+                        help="an older commit measured the same way, turn about (its make run "
+                             "may not take ARGS: it is served on port 8501)")
+    parser.add_argument("--repeat", type=int, default=1, help="starts of each (median shown)")
     parser.add_argument("--no-pip-cache", action="store_true",
                         help="pip without its cache, as on a fresh machine")
     parser.add_argument("--print-only", action="store_true",
                         help="print the figures, leave BENCHMARKS.md as it is")
     args = parser.parse_args()
-    found = first_start(args.port, args.timeout, args.rev, pip_cache=not args.no_pip_cache)
+    revs = [(args.rev, args.port)] + ([(args.compare, 8501)] if args.compare else [])
+    found: dict[str, list[dict]] = {rev: [] for rev, _ in revs}
+    for _ in range(args.repeat):
+        for rev, port in revs:   # turn about, so that neither always goes first
+            found[rev].append(first_start(port, args.timeout, rev,
+                                          pip_cache=not args.no_pip_cache))
+            print(rev, found[rev][-1], file=sys.stderr)
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
                f"{platform.python_version()}, pip as configured here, "
                + ("without its cache (as on a fresh machine)" if args.no_pip_cache
                   else "with its cache as it was"))
-    body = "\n".join([
-        f"Protocol: `git clone` of {args.rev} into a temporary folder, then `make run` there "
-        f"(a new .venv, its pip installs, then the dashboard), timed until the Data "
-        f"page's title shows in headless Chromium. Machine: {machine}; "
-        f"{time.strftime('%Y-%m-%d')}.", "",
-        "| step | seconds from `make run` |", "|---|---:|",
-        f"| runtime installed (.venv/.runtime-installed written) | {found['installed']:.0f} |",
-        f"| server answers /_stcore/health | {found['server']:.0f} |",
-        f"| first page drawn (Data heading) | {found['drawn']:.0f} |", "",
-        f"The new .venv holds {found['venv_mb']:,.0f} MB. Reproduce: "
-        "`.venv/bin/python benchmarks/first_start.py`."])
+
+    def cell(rev: str, key: str) -> str:
+        values = sorted(f[key] for f in found[rev])
+        return f"{statistics.median(values):.0f}" + (
+            f" ({', '.join(f'{v:.0f}' for v in values)})" if len(values) > 1 else "")
+
+    names = {rev: subprocess.run(["git", "log", "-1", "--format=%h %s", rev], cwd=ROOT,
+                                 capture_output=True, text=True).stdout.strip()[:60]
+             for rev, _ in revs}
+    lines = [f"Protocol: `git clone` of the commit into a temporary folder, then `make run` "
+             "there (a new .venv, its pip installs, then the dashboard), timed until the Data "
+             f"page's title shows in headless Chromium; {args.repeat} start(s) of each, turn "
+             f"about, median (all values). Machine: {machine}; {time.strftime('%Y-%m-%d')}.",
+             "", "| commit | runtime installed, s | server answers, s | first page drawn, s "
+             "| .venv MB |", "|---|---:|---:|---:|---:|"]
+    for rev, _ in revs:
+        lines.append(f"| `{names[rev]}` | {cell(rev, 'installed')} | {cell(rev, 'server')} | "
+                     f"{cell(rev, 'drawn')} | {found[rev][-1]['venv_mb']:,.0f} |")
+    lines += ["", "Reproduce: `.venv/bin/python benchmarks/first_start.py --no-pip-cache "
+              "--repeat 3" + (f" --compare {args.compare}`." if args.compare else "`.")]
+    body = "\n".join(lines)
     if not args.print_only:
         write_section(args.out, "first-start", "## A fresh clone's `make run`", body)
     print(body)
