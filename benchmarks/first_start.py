@@ -122,8 +122,8 @@ def main() -> None:
         return f"{statistics.median(values):.0f}" + (
             f" ({', '.join(f'{v:.0f}' for v in values)})" if len(values) > 1 else "")
 
-    names = {rev: subprocess.run(["git", "log", "-1", "--format=%h %s", rev], cwd=ROOT,
-                                 capture_output=True, text=True).stdout.strip()[:60]
+    names = {rev: subprocess.run(["git", "log", "-1", "--format=%h, %as", rev], cwd=ROOT,
+                                 capture_output=True, text=True).stdout.strip()
              for rev, _ in revs}
     lines = [f"Protocol: `git clone` of the commit into a temporary folder, then `make run` "
              "there (a new .venv, its pip installs, then the dashboard), timed until the Data "
@@ -132,7 +132,7 @@ def main() -> None:
              "", "| commit | runtime installed, s | server answers, s | first page drawn, s "
              "| .venv MB |", "|---|---:|---:|---:|---:|"]
     for rev, _ in revs:
-        lines.append(f"| `{names[rev]}` | {cell(rev, 'installed')} | {cell(rev, 'server')} | "
+        lines.append(f"| {rev} ({names[rev]}) | {cell(rev, 'installed')} | {cell(rev, 'server')} | "
                      f"{cell(rev, 'drawn')} | {found[rev][-1]['venv_mb']:,.0f} |")
     lines += ["", "Reproduce: `.venv/bin/python benchmarks/first_start.py --no-pip-cache "
               "--repeat 3" + (f" --compare {args.compare}`." if args.compare else "`.")]
