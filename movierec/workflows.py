@@ -104,7 +104,9 @@ def train(training: Training, plan: Sequence[int], *, store: RunStore | None = N
         completed = False
     result = Trained(run, training.split, completed)
     if store is not None and run.epochs:
-        result.run_dir = store.save(run)
+        # Saved after its last epoch already, unless a stop rewound a part of an epoch.
+        result.run_dir = store.path(run.run_id) if save_each_epoch and completed else \
+            store.save(run)
     if after_training is not None:
         after_training(run)
     if not (completed and measure and run.epochs):

@@ -146,7 +146,6 @@ def run(args) -> int:
     from movierec.workflows import start, train
 
     runs = store(args)
-    loading = time.perf_counter()
     if args.resume:
         blocked = [f for f in _NOT_WITH_RESUME
                    if f not in ("epochs", "ranking_eval") and getattr(args, f, None) is not None]
