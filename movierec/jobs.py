@@ -1,16 +1,24 @@
 """Background training shared by many callers (the dashboard's browser sessions).
 
-One worker thread trains queued jobs one at a time (a 2-core machine gains nothing from two at
-once). A job for a configuration that is already queued, running or saved as a finished run is
-shared rather than repeated, so the same settings asked twice train once. Jobs save their run
-after every epoch, can be stopped between batches, and report progress that any thread may read.
+Each job trains in a worker process of its own (:mod:`movierec.jobworker`), niced below the
+server and with its own share of torch's threads, so pages stay quick while it trains and a job
+that crashes or is killed (out of memory, say) ends as a failed job while the server goes on.
+Queued jobs run one at a time by default (``parallel``: side by side, each checking the memory
+left when it starts). A job for a configuration that is already queued, running or saved as a
+finished run is shared rather than repeated, so the same settings asked twice train once. Jobs
+save their run after every epoch, can be stopped between batches, and report progress that any
+thread may read.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import functools
 import logging
+import os
 import queue
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -20,15 +28,17 @@ from movierec.config import DataConfig, TrainConfig
 from movierec.data.dataset import Dataset
 from movierec.data.loader import load_dataset
 from movierec.errors import MovieRecError
-from movierec.experiment import Training, continue_training
+from movierec.jobworker import WorkerSettings, describe_exit, run_job, spawn
 from movierec.recipe import Recipe
 from movierec.run import run_key
 from movierec.runs import RunStore
-from movierec.workflows import Stopped, start, train
 
 log = logging.getLogger(__name__)
 
 ACTIVE = ("queued", "running", "measuring")
+FINAL = ("done", "stopped", "failed")
+# How often a job's process is looked at while it sends nothing (an outcome, or a death).
+POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class Job:
     batches: tuple[int, int] = (0, 0)
     submitted: float = field(default_factory=time.time)
     finished: float | None = None
+    pid: int | None = None          # its worker process, while it runs in one
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,7 +123,7 @@ class Job:
                     "start_epochs": self.start_epochs, "batches": self.batches,
                     "planned_epochs": self.spec.planned_epochs,
                     "model": self.spec.model_name, "submitted": self.submitted,
-                    "finished": self.finished}
+                    "finished": self.finished, "pid": self.pid}
 
     def _update(self, **changes) -> None:
         with self._lock:
@@ -121,37 +132,52 @@ class Job:
 
 
 class JobManager:
-    """Queue of training jobs with one worker thread.
+    """Queue of training jobs, trained by ``parallel`` workers.
 
     Args:
         runs_dir, data_dir, cache_dir: locations (see :mod:`movierec.paths`).
-        loader: how a dataset is loaded by name (tests substitute their own).
+        loader: how a dataset is loaded by name (tests substitute their own); with
+            ``processes`` it must pickle (a module-level function or a partial of one).
+        processes: train each job in a worker process (the default); False trains in a
+            thread of this process (tests that patch the training code).
+        parallel: jobs trained at once; default ``$MOVIEREC_JOBS``, else 1.
+        settings: the worker processes' niceness and threads (default: from the environment,
+            see :meth:`WorkerSettings.from_env`).
     """
 
     def __init__(self, runs_dir=None, data_dir=None, cache_dir=None,
-                 loader: Callable[[str], Dataset] | None = None) -> None:
+                 loader: Callable[[str], Dataset] | None = None, processes: bool = True,
+                 parallel: int | None = None, settings: WorkerSettings | None = None) -> None:
         self.store = RunStore(runs_dir)
-        self._loader = loader or (lambda name: load_dataset(
-            name, data_dir=data_dir, cache_dir=cache_dir, allow_download=False))
+        self._loader = loader or functools.partial(
+            load_dataset, data_dir=data_dir, cache_dir=cache_dir, allow_download=False)
+        self.processes = processes
+        self.parallel = parallel or _jobs_from_env()
+        self.settings = settings or WorkerSettings.from_env(self.parallel)
         self._jobs: dict[str, Job] = {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
-        self._dataset: Dataset | None = None
+        self._datasets: dict[str, Dataset] = {}
         self._closed = False
-        self._worker = threading.Thread(target=self._work, name="movierec-trainer", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._work, name=f"movierec-jobs-{i}",
+                                          daemon=True) for i in range(self.parallel)]
+        for worker in self._workers:
+            worker.start()
         atexit.register(self.close)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop every job (finished epochs are saved) and end the worker."""
+        """Stop every job (finished epochs are saved) and end the workers."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             for job in self._jobs.values():
                 job.stop()
-        self._queue.put(None)
-        self._worker.join(timeout)
+        for _ in self._workers:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
 
     def submit(self, spec: JobSpec) -> Job:
         """Queue ``spec`` unless the same job is queued, running or finished already.
@@ -203,80 +229,84 @@ class JobManager:
             time.sleep(0.05)
         return job.snapshot()
 
-    # --- worker -------------------------------------------------------------------------------
-    def _dataset_named(self, name: str) -> Dataset:
-        if self._dataset is None or self._dataset.name != name:
-            self._dataset = self._loader(name)
-        return self._dataset
-
+    # --- workers ------------------------------------------------------------------------------
     def _work(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
             try:
-                self._run(job)
+                if job._stop.is_set() or self._closed:
+                    job._update(status="stopped", finished=time.time(),
+                                message="stopped before it began")
+                elif self.processes:
+                    self._in_process(job)
+                else:
+                    run_job(job.spec, str(self.store.root), self._cached_loader,
+                            job._update, job._stop.is_set)
             except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker
                 log.exception("training job %s failed", job.key)
                 job._update(status="failed", finished=time.time(),
                             message=f"internal error: {type(exc).__name__}: {exc}")
 
-    def _run(self, job: Job) -> None:
-        if job._stop.is_set():
-            job._update(status="stopped", finished=time.time(), message="stopped before it began")
-            return
-        if self._closed:
-            return
-        job._update(status="running")
-        spec = job.spec
+    def _cached_loader(self, name: str) -> Dataset:
+        """The loader, remembering the last dataset (jobs in threads share this process)."""
+        with self._lock:
+            found = self._datasets.get(name)
+        if found is None:
+            found = self._loader(name)
+            with self._lock:
+                self._datasets = {name: found}
+        return found
+
+    def _in_process(self, job: Job) -> None:
+        """Train ``job`` in a worker process, passing its reports on until it ends; a process
+        that ends without an outcome (killed, crashed) fails the job with the reason."""
+        process, reports, control = spawn(
+            (job.spec, str(self.store.root), self._loader, self.settings))
+        job._update(pid=process.pid)
+        outcome, asked = None, False
         try:
-            if spec.resume_run:
-                run = self.store.load(spec.resume_run, with_trainer_state=True)
-                training = continue_training(run, self._dataset_named(run.data_config.dataset))
-            else:
-                training = start(Recipe(spec.data_config, spec.model_name, spec.model_config,
-                                        spec.train_config, spec.epoch_plan),
-                                 self._dataset_named(spec.data_config.dataset))
-        except MovieRecError as exc:
-            job._update(status="failed", finished=time.time(), message=str(exc))
-            return
-        job._update(run_id=training.run.run_id, history=list(training.run.history),
-                    start_epochs=training.run.epochs)
-        self._train(job, training)
+            while True:
+                if job._stop.is_set() and not asked:
+                    asked = True
+                    with contextlib.suppress(OSError):
+                        control.send("stop")
+                try:
+                    if not reports.poll(POLL_SECONDS):
+                        if process.poll() is None:
+                            continue
+                        if not reports.poll(0):
+                            break
+                    changes = reports.recv()
+                except (EOFError, OSError):
+                    break
+                if changes.get("status") in FINAL:
+                    outcome = changes     # told once the process is gone
+                else:
+                    job._update(**changes)
+        finally:
+            reports.close()
+            control.close()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if outcome is None:
+            snap = job.snapshot()
+            kept = len(snap["history"]) - snap["start_epochs"]
+            saved = f"; its {kept} finished epochs are saved as run {snap['run_id']}" \
+                if kept and snap["run_id"] else ""
+            outcome = {"status": "failed", "finished": time.time(),
+                       "message": describe_exit(process.returncode) + saved}
+        job._update(**outcome, pid=None)
 
-    def _train(self, job: Job, training: Training) -> None:
-        def on_batch(done: int, total: int) -> None:
-            job._update(batches=(done, total))
-            if job._stop.is_set():
-                raise Stopped
 
-        def after_training(run) -> None:
-            job._update(history=list(run.history))
-            if not job._stop.is_set():
-                job._update(status="measuring", batches=(0, 0))
-
-        def on_quality(label: str, done: int, total: int) -> None:
-            job._update(batches=(done, total), message=f"measuring: {label}")
-            if job._stop.is_set():
-                raise Stopped
-
-        try:
-            result = train(training, job.spec.epoch_plan, store=self.store, save_each_epoch=True,
-                           on_epoch=lambda _: job._update(history=list(training.run.history)),
-                           on_batch=on_batch, on_quality=on_quality,
-                           after_training=after_training, tolerate_measure_errors=True)
-        except MovieRecError as exc:
-            job._update(status="failed", finished=time.time(), message=str(exc))
-            return
-        kept = training.run.epochs
-        if not result.completed:
-            job._update(status="stopped", finished=time.time(), history=list(
-                training.run.history), message=f"stopped by request after {kept} epochs"
-                + ("" if kept else "; nothing was saved"),
-                run_id=training.run.run_id if kept else None)
-            return
-        notes = result.notes
-        job._update(status="done", finished=time.time(), message="finished" + (
-            "; quality not measured (stopped)" if notes.get("quality") == "stopped" else
-            f"; quality not measured: {notes['quality']}" if "quality" in notes else
-            "".join(f"; {name} quality not measured: {why}" for name, why in notes.items())))
+def _jobs_from_env() -> int:
+    raw = os.environ.get("MOVIEREC_JOBS", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        raise MovieRecError(f"$MOVIEREC_JOBS must be a whole number from 1 to 64, not {raw!r}")
+    return int(raw)
