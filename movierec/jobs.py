@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from movierec.config import DataConfig, TrainConfig
+from movierec.config import DataConfig, TrainConfig, to_dict
 from movierec.data.dataset import Dataset
 from movierec.data.loader import load_dataset
 from movierec.errors import MovieRecError
@@ -88,6 +88,22 @@ class JobSpec:
     def planned_epochs(self) -> int:
         return sum(self.epoch_plan)
 
+    def describe(self) -> str:
+        """What the job trains, in one line (the Train page shows it beside the progress)."""
+        if self.resume_run:
+            return f"{self.more_epochs} more epochs of run {self.resume_run}"
+        model = ", ".join(f"{k} {_word(v)}" for k, v in to_dict(self.model_config).items())
+        train = ", ".join(f"{k} {_word(v)}" for k, v in to_dict(self.train_config).items()
+                          if k != "epochs")
+        return (f"{self.model_name} ({model}) on {self.data_config.dataset}; "
+                f"{'+'.join(map(str, self.epoch_plan))} epochs, {train}")
+
+
+def _word(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
 
 @dataclass(eq=False)
 class Job:
@@ -123,7 +139,8 @@ class Job:
                     "start_epochs": self.start_epochs, "batches": self.batches,
                     "planned_epochs": self.spec.planned_epochs,
                     "model": self.spec.model_name, "submitted": self.submitted,
-                    "finished": self.finished, "pid": self.pid}
+                    "finished": self.finished, "pid": self.pid,
+                    "settings": self.spec.describe()}
 
     def _update(self, **changes) -> None:
         with self._lock:
@@ -240,6 +257,7 @@ class JobManager:
                     job._update(status="stopped", finished=time.time(),
                                 message="stopped before it began")
                 elif self.processes:
+                    job._update(status="running")    # no longer waiting for a worker
                     self._in_process(job)
                 else:
                     run_job(job.spec, str(self.store.root), self._cached_loader,

@@ -100,15 +100,26 @@ class Run:
                                          "val_hr10", "val_ndcg10")}
 
     def movie_table(self) -> pd.DataFrame:
-        """Movies in table order (row ``item_idx``) with their training rating counts."""
-        table = self.movies.set_index("movie_id").reindex(self.item_ids.ids)
-        table["title"] = table["title"].fillna("").astype(object)
-        missing = table["title"] == ""
-        table.loc[missing, "title"] = [f"movie {i}" for i in table.index[missing]]
-        table["genres"] = [g if isinstance(g, list) else [] for g in table["genres"]]
-        table["n_ratings"] = self.item_counts
-        table.index.name = "movie_id"
-        return table.reset_index()
+        """Movies in table order (row ``item_idx``) with their training rating counts.
+
+        Built once per run (a page asks for it on every rerun) and handed out as a shallow
+        copy: with pandas' copy-on-write, what a caller sets on it stays its own. The genre
+        lists inside are shared: never change one in place."""
+        def build() -> pd.DataFrame:
+            table = self.movies.set_index("movie_id").reindex(self.item_ids.ids)
+            table["title"] = table["title"].fillna("").astype(object)
+            missing = table["title"] == ""
+            table.loc[missing, "title"] = [f"movie {i}" for i in table.index[missing]]
+            table["genres"] = [g if isinstance(g, list) else [] for g in table["genres"]]
+            table["n_ratings"] = self.item_counts
+            table.index.name = "movie_id"
+            return table.reset_index()
+        return self.derived("movie_table", build).copy(deep=False)
+
+    def movies_by_id(self) -> pd.DataFrame:
+        """:meth:`movie_table` indexed by ``movie_id`` (the column kept), built once."""
+        return self.derived("movies_by_id", lambda: self.movie_table().set_index(
+            "movie_id", drop=False)).copy(deep=False)
 
     def summary(self) -> dict:
         """The run in one JSON-ready dict (configs, sizes, final metrics)."""

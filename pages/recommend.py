@@ -47,7 +47,7 @@ scale = run.rating_scale
 whole_stars = all(float(s).is_integer() for s in scale) and len(scale) == 5
 ratings = state.my_ratings(run.data_config.dataset)
 skipped = state.my_skips(run.data_config.dataset)
-table = run.movie_table().set_index("movie_id", drop=False)
+table = run.movies_by_id()
 st.write(f"Suggestions from run **{run.run_id}** ({run.model_name} on "
          f"{run.data_config.dataset}). Pick another on the Train page.")
 if run.synthetic:
@@ -129,7 +129,7 @@ def suggestion_table(shown_run, known: dict[int, float], top: int, popular: int,
     if result.empty:
         st.warning("Nothing left after these filters; loosen them.")
         return None
-    titles = shown_run.movie_table().set_index("movie_id")["title"]
+    titles = shown_run.movies_by_id()["title"]
     result["why"] = [f"because you rated {titles[r]}" if r is not None else POPULAR_REASON
                      for r in reasons]
     result["genres"] = result["genres"].map(", ".join)

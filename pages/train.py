@@ -115,16 +115,21 @@ nav.link("data", "Change the data")
 
 
 def field_widget(container, key: str, name: str, default, hint):
-    if not state.has(key):
-        state.put(key, _show(default))
+    """A setting's widget, starting at ``default`` (dropping its key starts it there again).
+
+    The default goes in as the widget's own ``value``, never through the session state: a
+    click on Train that comes while this page is still being drawn makes Streamlit rerun with
+    the values the browser has, and for a field whose value was set through the session state
+    that was the widget's bare default (0, empty), so the form showed zeros and the click
+    could be lost."""
     label = name.replace("_", " ")
     if hint is bool:
-        return container.checkbox(label, key=key)
+        return container.checkbox(label, value=bool(default), key=key)
     if hint is int:
-        return container.number_input(label, step=1, key=key)
+        return container.number_input(label, value=int(default), step=1, key=key)
     if hint is float:
-        return container.number_input(label, format="%g", key=key)
-    return container.text_input(label, key=key)
+        return container.number_input(label, value=float(default), format="%g", key=key)
+    return container.text_input(label, value=_show(default), key=key)
 
 
 with st.form("train_form"):

@@ -20,13 +20,16 @@ def job_progress(snap: dict) -> None:
     planned = snap["planned_epochs"]
     done_batches, total_batches = snap["batches"]
     epochs_done = len(history) - snap["start_epochs"]
+    st.caption(f"Job: {snap['settings']}.")
     if snap["status"] == "queued":
         st.info("Waiting for the trainer (another training is running)...")
     elif snap["status"] == "running":
         part = done_batches / total_batches if total_batches else 0.0
         fraction = min((min(epochs_done, planned - 1) + part) / max(planned, 1), 1.0)
         st.progress(fraction, text=f"epoch {min(epochs_done + 1, planned)} of {planned}: "
-                                   f"batch {done_batches:,} of {total_batches:,}")
+                                   + (f"batch {done_batches:,} of {total_batches:,}"
+                                      if total_batches else
+                                      "starting (a worker process, the data, the model)"))
     elif snap["status"] == "measuring":
         st.progress(done_batches / total_batches if total_batches else 0.0,
                     text="Trained. Measuring what people see "
