@@ -225,3 +225,8 @@ def _jobs(root: str, data: str, cache: str) -> JobManager:
 def jobs() -> JobManager:
     """The process-wide training queue shared by every browser session."""
     return _jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+
+
+def runs_in_training() -> set[str]:
+    """Ids of the runs that a job of this server is training now."""
+    return {job.run_id for job in jobs().active() if job.run_id}

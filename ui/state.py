@@ -64,14 +64,17 @@ def data_config() -> DataConfig:
 
 
 def selected_run_id() -> str | None:
-    """The selected run if it still exists, else the newest sound run, else None."""
+    """The selected run if it still exists, else the newest sound run that is not being
+    trained (a run saves after each epoch, and someone else's half-trained run is not what a
+    newcomer should get), else the newest sound run, else None."""
     from ui import cache
 
     ok = [r["run_id"] for r in cache.runs() if r["status"] == "ok"]
     chosen = st.session_state.get(RUN_ID)
     if chosen in ok:
         return chosen
-    chosen = ok[0] if ok else None
+    training = cache.runs_in_training()
+    chosen = next((r for r in ok if r not in training), ok[0] if ok else None)
     put(RUN_ID, chosen)
     return chosen
 

@@ -397,3 +397,22 @@ def test_presets_fill_the_forms_and_the_data_page_holds_people_out(preset):
     no_exception(data.run())
     assert "**100** new people held out with their" in texts(data)
 
+
+
+def test_a_newcomer_is_not_given_a_run_that_is_still_training(demo, monkeypatch):
+    from tests.conftest import train_demo
+    from ui import cache
+
+    finished = train_demo(demo, "mf", 1).run
+    RunStore().save(finished)
+    training = train_demo(demo, "mf", 1, seed=1).run   # saved after its first epoch, say
+    RunStore().save(training)
+    assert RunStore().list()[-1]["run_id"] == training.run_id     # the newest
+    monkeypatch.setattr(cache, "runs_in_training", lambda: {training.run_id})
+    at = no_exception(page("recommend").run())
+    assert at.session_state["run_id"] == finished.run_id
+    # Chosen on purpose, it stays chosen; once nothing trains, the newest is the default.
+    at = no_exception(page("recommend", run_id=training.run_id).run())
+    assert at.session_state["run_id"] == training.run_id
+    monkeypatch.setattr(cache, "runs_in_training", set)
+    assert no_exception(page("recommend").run()).session_state["run_id"] == training.run_id
