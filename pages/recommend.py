@@ -89,6 +89,22 @@ def _other_movies(shown: list[int]) -> None:
             _skip(movie_id)
 
 
+def _import() -> None:
+    """Import the file just uploaded (a callback: it runs before the page is drawn, so the
+    suggestions above the uploader follow it in the same run)."""
+    uploaded = state.get("rec_import")
+    if uploaded is None:
+        state.put(state.IMPORTED, None)
+        return
+    try:
+        imported = read_person_ratings(uploaded.getvalue(), uploaded.name, scale)
+    except MovieRecError as exc:
+        state.put(state.IMPORTED, {"error": str(exc)})
+        return
+    ratings.update(imported)
+    state.put(state.IMPORTED, {"name": uploaded.name, "count": len(imported)})
+
+
 def rating_widget(container, prefix: str, movie_id: int) -> None:
     key = _widget(prefix, movie_id)
     current = ratings.get(movie_id)
@@ -260,16 +276,12 @@ with mine:
     st.download_button("Export my ratings (CSV)", write_person_ratings(known, titles),
                        file_name="my-movie-ratings.csv", mime="text/csv",
                        disabled=not known)
-    uploaded = st.file_uploader("Import ratings (CSV with movie_id and rating)", type=["csv"],
-                                key="rec_import")
-    if uploaded is not None and state.get(state.IMPORTED) != uploaded.file_id:
-        try:
-            imported = read_person_ratings(uploaded.getvalue(), uploaded.name, scale)
-        except MovieRecError as exc:
-            st.error(f"Not imported: {exc}. Your ratings are unchanged.")
-        else:
-            ratings.update(imported)
-            state.put(state.IMPORTED, uploaded.file_id)
-            st.toast(f"Imported {len(imported)} ratings from {uploaded.name}.")
-            st.rerun()
+    st.file_uploader("Import ratings (CSV with movie_id and rating)", type=["csv"],
+                     key="rec_import", on_change=_import)
+    outcome = state.get(state.IMPORTED)
+    if outcome and outcome.get("error"):
+        st.error(f"Not imported: {outcome['error']}. Your ratings are unchanged.")
+    elif outcome and not outcome.get("told"):
+        outcome["told"] = True
+        st.toast(f"Imported {outcome['count']} ratings from {outcome['name']}.")
 

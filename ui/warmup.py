@@ -3,6 +3,7 @@ for them and the pages after it find them loaded."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
 
@@ -25,6 +26,11 @@ def warm_up() -> threading.Thread:
         # An optimiser's first step imports another part of torch (about 2 s); take it now.
         weight = torch.zeros(1, requires_grad=True)
         torch.optim.LBFGS([weight], max_iter=1).step(lambda: (weight - 1).square().sum())
+        # What is loaded now (the libraries: hundreds of thousands of objects) lives as long as
+        # the server: out of the collector's full passes with it, so they cost what the pages
+        # make rather than the whole heap.
+        gc.collect()
+        gc.freeze()
 
     thread = threading.Thread(target=load, name="movierec-warm-up", daemon=True)
     thread.start()
