@@ -3,7 +3,7 @@
 Usage (repo root; Chromium at /usr/bin/chromium, the data in ../shared/data or $MOVIEREC_DATA_DIR):
 
     .venv/bin/python benchmarks/load.py [--runs-dir DIR] [--run RUN_ID] [--people 1,4,16]
-        [--repeat 3] [--train] [--sessions 50] [--ttl 5] [--deadline 1500]
+        [--repeat 3] [--clients 1,16] [--train] [--sessions 50] [--ttl 5] [--deadline 1500]
         [--streamlit="--server.fileWatcherType none"] [--out FILE.md] [--json FILE]
 
 Without ``--runs-dir`` it trains the ``recommended`` preset on ML-1M with the CLI (1-2 min). The
@@ -25,6 +25,9 @@ an empty browser cache) of one headless Chromium. After an unmeasured warm-up vi
 * ``--train`` (last): single visits; then a trainer starts seednet (100 epochs, stopped at the
   end) on all of ML-1M from the Train page: its pace (batches/s off the progress bar) 30 s
   alone, then while single visits follow one another; finished epochs from history.json.
+* ``--clients 1,16``: N visits at once by websocket clients (benchmarks/wsclient.py: Streamlit's
+  own messages, no browser), so that the load costs the machine little beside the server; with
+  ``--train`` the visits while seednet trains are theirs too.
 """
 
 from __future__ import annotations
@@ -339,10 +342,37 @@ def seednet_history(runs: Path, known: set[str]) -> tuple[str | None, list[dict]
     return None, []
 
 
-async def train_test(browser, url, people, runs: Path, repeat, timeout, alone_s=30) -> dict:
-    """Single visits before and while seednet trains; the training's pace without and with."""
-    out = {"idle": [await visit(browser, url, next(people), timeout, False)
-                    for _ in range(repeat)], "during": [], "notes": []}
+def browser_visitor(browser, url: str, timeout: float):
+    async def one(person: dict) -> dict:
+        return await visit(browser, url, person, timeout, False)
+    return one
+
+
+def client_visitor(url: str, timeout: float):
+    """Visits by :mod:`wsclient` (Streamlit's protocol, no browser)."""
+    import wsclient
+
+    async def one(person: dict) -> dict:
+        result = await wsclient.visit(url, person["csv"], person["count"], timeout)
+        return {**result, "person": person["id"], "served": None}
+    return one
+
+
+async def client_batch(url, pid, people, n, timeout) -> dict:
+    one = client_visitor(url, timeout)
+    cpu, before = tree_cpu(pid), rss_mb(pid)
+    with Sampler(pid) as sampler:
+        results = await asyncio.gather(*(one(next(people)) for _ in range(n)))
+    return {"results": results, "cpu": tree_cpu(pid) - cpu,
+            "rss": [before, sampler.peak, rss_mb(pid)]}
+
+
+async def train_test(browser, url, people, runs: Path, repeat, timeout, visitor,
+                     every: float = 0.0, alone_s=30) -> dict:
+    """Single visits before and while seednet trains (one after another, or one starting
+    every ``every`` s); the training's pace without and with them."""
+    out = {"idle": [await visitor(next(people)) for _ in range(repeat)], "during": [],
+           "notes": []}
     known = {p.name for p in runs.iterdir()}
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
@@ -367,8 +397,14 @@ async def train_test(browser, url, people, runs: Path, repeat, timeout, alone_s=
         await asyncio.sleep(alone_s)
         calm = await pace_now(page, time.perf_counter() + 60)
         alone = len(seednet_history(runs, known)[1])   # epochs finished before any visit
+        if every:   # people arrive every ``every`` s, whether the last visit ended or not
+            pending = []
+            while len(pending) < repeat or time.perf_counter() - calm[0] < alone_s:
+                pending.append(asyncio.ensure_future(visitor(next(people))))
+                await asyncio.sleep(every)
+            out["during"] = list(await asyncio.gather(*pending))
         while len(out["during"]) < repeat or time.perf_counter() - calm[0] < alone_s:
-            out["during"].append(await visit(browser, url, next(people), timeout, False))
+            out["during"].append(await visitor(next(people)))
             if time.perf_counter() - calm[0] > 300:
                 break
         busy = await pace_now(page, time.perf_counter() + 60)
@@ -408,9 +444,17 @@ async def bench(args, url: str, pid: int, people, out: dict) -> None:
                 out["batches"][n] = [await batch(browser, url, pid, people, n, args.step_timeout)
                                      for _ in range(args.repeat)]
                 print(f"{n} at once: done", file=sys.stderr, flush=True)
+            for n in args.clients:
+                out["clients"][n] = [await client_batch(url, pid, people, n, args.step_timeout)
+                                     for _ in range(args.repeat)]
+                print(f"{n} clients at once: done", file=sys.stderr, flush=True)
             if args.train:
+                visitor = client_visitor(url, args.step_timeout) if args.clients else \
+                    browser_visitor(browser, url, args.step_timeout)
                 out["train"] = await train_test(browser, url, people, args.runs,
-                                                max(args.repeat, 3), args.step_timeout)
+                                                max(args.repeat, 3), args.step_timeout, visitor,
+                                                args.visit_every)
+                out["train"]["visitors"] = "websocket clients" if args.clients else "browsers"
         finally:
             await browser.close()
 
@@ -462,6 +506,24 @@ def report(args, data: dict, run: dict, log_text: str) -> str:
         lines.append(f"| {n} | {visits} | {sum(b['cpu'] for b in batches) / visits:.2f} | "
                      f"{batches[0]['rss'][0]:.0f} | {max(b['rss'][1] for b in batches):.0f} | "
                      f"{batches[-1]['rss'][2]:.0f} |")
+    if data.get("clients"):
+        lines += ["", "Websocket clients (benchmarks/wsclient.py: Streamlit's own messages, no "
+                  "browser), N at once:", "",
+                  "| clients at once | step | ok/total | p50 s | p95 s |",
+                  "|---:|---|---:|---:|---:|"]
+        for n, batches in data["clients"].items():
+            for step, x in summary([r for b in batches for r in b["results"]],
+                                   ("open", "upload", "visit")).items():
+                lines.append(f"| {n} | {step} | {x['ok']}/{x['total']} | {fmt(x['p50'])} | "
+                             f"{fmt(x['p95'])} |")
+        lines += ["", "| clients at once | visits | server CPU s per visit | RSS before MB | "
+                  "RSS max MB | RSS after MB |", "|---:|---:|---:|---:|---:|---:|"]
+        for n, batches in data["clients"].items():
+            visits = sum(len(b["results"]) for b in batches)
+            lines.append(f"| {n} | {visits} | {sum(b['cpu'] for b in batches) / visits:.2f} | "
+                         f"{batches[0]['rss'][0]:.0f} | "
+                         f"{max(b['rss'][1] for b in batches):.0f} | "
+                         f"{batches[-1]['rss'][2]:.0f} |")
     if data.get("returning"):
         back = data["returning"]
         s = summary(back["results"], ("open", "upload", "visit"))
@@ -478,7 +540,10 @@ def report(args, data: dict, run: dict, log_text: str) -> str:
         served = sorted({str(r["served"]) for r in t["during"]})
         ratio = during["p50"] / idle["p50"] if idle["p50"] and during["p50"] else None
         lines += ["", f"While seednet trains on all of ML-1M (run {t.get('run_id')}), single "
-                  f"visits (the model they were served: {', '.join(served)}):", "",
+                  f"visits by {t.get('visitors', 'browsers')}"
+                  + (f", one starting every {args.visit_every:g} s" if args.visit_every else
+                     ", one after another") + " (the model they were served: "
+                  f"{', '.join(served)}):", "",
                   "| single visits | ok/total | p50 s | p95 s |", "|---|---:|---:|---:|"]
         lines += [f"| {label} | {s['ok']}/{s['total']} | {fmt(s['p50'])} | {fmt(s['p95'])} |"
                   for label, s in (("nothing trains", idle), ("seednet trains", during))]
@@ -506,8 +571,9 @@ def report(args, data: dict, run: dict, log_text: str) -> str:
                   f"| right after the last closed | {s['closed']:.0f} |",
                   f"| {s['waited_s']:.0f} s later (TTL + cleanup) | {s['after_ttl']:.0f} |",
                   f"| growth over the first visit (target <= 100) | {s['growth']:+.0f} |"]
-    errors = [r["error"] for b in data["batches"].values() for x in b for r in x["results"]
-              if r["error"]] + data.get("sessions", {}).get("errors", [])
+    errors = [r["error"] for kind in ("batches", "clients") for b in data[kind].values()
+              for x in b for r in x["results"] if r["error"]]
+    errors += data.get("sessions", {}).get("errors", [])
     lines += [f"\nFailed visit: {e}" for e in sorted(set(errors))]
     if data.get("deadline_hit"):
         lines.append(f"\nThe deadline ({args.deadline:.0f} s) ended the benchmark early.")
@@ -522,7 +588,12 @@ def main() -> None:
     parser.add_argument("--people", default="1,4,16", help="how many visit at once, in turn",
                         type=lambda s: [int(n) for n in s.split(",")])
     parser.add_argument("--repeat", type=int, default=3, help="batches of each size")
+    parser.add_argument("--clients", default="", help="also this many websocket clients at "
+                        "once, in turn (benchmarks/wsclient.py); the visits while training are "
+                        "then theirs", type=lambda s: [int(n) for n in s.split(",") if n])
     parser.add_argument("--train", action="store_true", help="also visit while seednet trains")
+    parser.add_argument("--visit-every", type=float, default=0.0, help="with --train: a visit "
+                        "starts every this many seconds (default: one after another)")
     parser.add_argument("--sessions", type=int, default=0, help="memory test: this many visits")
     parser.add_argument("--ttl", type=int, default=5, help="server.disconnectedSessionTTL")
     parser.add_argument("--streamlit", default="", help="more options for streamlit run "
@@ -563,7 +634,7 @@ def main() -> None:
         watchdog = threading.Timer(max(left, 1) + 90, lambda: (stop_server(server), os._exit(3)))
         watchdog.daemon = True
         watchdog.start()
-        data: dict = {"batches": {}}
+        data: dict = {"batches": {}, "clients": {}}
         try:
             asyncio.run(asyncio.wait_for(bench(args, url, server.pid, people, data), left))
         except asyncio.TimeoutError:   # TimeoutError itself from Python 3.11 on

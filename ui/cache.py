@@ -223,8 +223,14 @@ def _jobs(root: str, data: str, cache: str) -> JobManager:
 
 
 def jobs() -> JobManager:
-    """The process-wide training queue shared by every browser session."""
-    return _jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+    """The process-wide training queue shared by every browser session (a bad
+    ``$MOVIEREC_JOB*`` setting of the server is said on the page, which stops there)."""
+    try:
+        return _jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+    except MovieRecError as exc:
+        st.error(f"Training is not available on this server: {exc}. Fix the setting and "
+                 "restart the server.")
+        st.stop()
 
 
 def runs_in_training() -> set[str]:

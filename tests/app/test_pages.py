@@ -416,3 +416,18 @@ def test_a_newcomer_is_not_given_a_run_that_is_still_training(demo, monkeypatch)
     assert at.session_state["run_id"] == training.run_id
     monkeypatch.setattr(cache, "runs_in_training", set)
     assert no_exception(page("recommend").run()).session_state["run_id"] == training.run_id
+
+
+def test_a_bad_jobs_setting_of_the_server_is_said_on_the_page(monkeypatch):
+    from ui import cache
+
+    monkeypatch.setenv("MOVIEREC_JOBS", "many")
+    cache._jobs.clear()
+    try:
+        at = no_exception(page("train").run())
+        at.button(key="FormSubmitter:train_form-Train").click().run()
+        no_exception(at)
+        assert "Training is not available on this server" in texts(at)
+        assert "MOVIEREC_JOBS must be a whole number" in texts(at)
+    finally:
+        cache._jobs.clear()
