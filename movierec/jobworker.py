@@ -10,6 +10,7 @@ thread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -152,18 +153,26 @@ def spawn(payload: tuple) -> tuple[subprocess.Popen, Connection, Connection]:
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    control = Connection(control_out, readable=False)
+    reports = Connection(report_in, writable=False)
+    process = None
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "movierec.jobworker", str(control_in), str(report_out)],
             pass_fds=(control_in, report_out), stdin=subprocess.DEVNULL, env=env)
+        # The parent's import path first, so that what the payload names unpickles there too.
+        control.send([p for p in sys.path if isinstance(p, str)])
+        control.send(payload)
+    except BaseException:
+        control.close()
+        reports.close()
+        if process is not None:
+            process.kill()
+            process.wait()
+        raise
     finally:
         os.close(control_in)
         os.close(report_out)
-    control = Connection(control_out, readable=False)
-    reports = Connection(report_in, writable=False)
-    # The parent's import path first, so that what the payload names unpickles there too.
-    control.send([p for p in sys.path if isinstance(p, str)])
-    control.send(payload)
     return process, reports, control
 
 
@@ -177,20 +186,6 @@ def main(argv: list[str]) -> None:
     # Ctrl-C in the server's terminal reaches the whole process group: the server stops its
     # jobs itself, after the current batch, so the interrupt is not for this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.path[:0] = [p for p in control.recv() if p not in sys.path]
-    spec, runs_dir, loader, settings = control.recv()
-    if settings.nice:
-        try:
-            os.nice(settings.nice)
-        except OSError:
-            pass
-    from movierec.process import tune_allocator
-
-    tune_allocator()
-    import torch
-
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
     stopped = False
 
     def should_stop() -> bool:
@@ -199,13 +194,29 @@ def main(argv: list[str]) -> None:
             while not stopped and control.poll():
                 stopped = control.recv() == "stop"
         except (EOFError, OSError):
-            stopped = True
+            stopped = True     # the server is gone
         return stopped
 
     def report(**changes) -> None:
-        reports.send(changes)
+        nonlocal stopped
+        try:
+            reports.send(changes)
+        except OSError:        # the server is gone: stop, keeping the finished epochs
+            stopped = True
 
     try:
+        sys.path[:0] = [p for p in control.recv() if p not in sys.path]
+        spec, runs_dir, loader, settings = control.recv()
+        if settings.nice:
+            with contextlib.suppress(OSError):
+                os.nice(settings.nice)
+        from movierec.process import tune_allocator
+
+        tune_allocator()
+        import torch
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
         run_job(spec, runs_dir, loader, report, should_stop)
     except BaseException as exc:  # noqa: BLE001 - told to the server, then the process ends
         traceback.print_exc()

@@ -278,7 +278,7 @@ with mine:
                        disabled=not known)
     st.file_uploader("Import ratings (CSV with movie_id and rating)", type=["csv"],
                      key="rec_import", on_change=_import)
-    outcome = state.get(state.IMPORTED)
+    outcome = state.get(state.IMPORTED) if state.get("rec_import") is not None else None
     if outcome and outcome.get("error"):
         st.error(f"Not imported: {outcome['error']}. Your ratings are unchanged.")
     elif outcome and not outcome.get("told"):

@@ -130,3 +130,19 @@ def test_movies_missing_from_the_movies_file_get_a_placeholder(mf_demo_run, stor
     table = store.load(mf_demo_run.run_id).movie_table().set_index("movie_id")
     assert table.loc[1, "title"] == "movie 1" and table.loc[1, "genres"] == []
     assert len(table) == mf_demo_run.model.n_items
+
+
+def test_the_movie_table_is_built_once_and_what_a_caller_sets_stays_its_own(store,
+                                                                             mf_demo_run):
+    run = store.load(store.save(mf_demo_run).name)
+    first = run.movie_table()
+    built = run._derived["movie_table"]
+    assert run.movie_table() is not first   # a copy each time, of one table built once
+    assert run._derived["movie_table"] is built
+    pristine = first.copy(deep=True)
+    first["title"] = "changed"
+    first.loc[0, "n_ratings"] = -1
+    pd.testing.assert_frame_equal(run.movie_table(), pristine)
+    by_id = run.movies_by_id()
+    assert (by_id.index == pristine["movie_id"].to_numpy()).all()
+    assert by_id.loc[int(pristine["movie_id"].iloc[3]), "title"] == pristine["title"].iloc[3]

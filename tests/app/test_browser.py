@@ -240,6 +240,37 @@ def test_train_clicked_the_moment_it_appears_trains_the_settings_it_shows(isolat
     assert raced >= 2, raced
 
 
+def test_a_preset_and_dropping_it_refill_the_form_in_the_browser(page, isolated_locations):
+    """What the browser shows after a preset, or after dropping it, is what will be trained:
+    the fields are refilled, not left at what was typed before."""
+    from movierec.presets import PRESETS
+    from movierec.recipe import make_recipe
+
+    tab = page
+    # The presets name ml-1m: a small generated one.
+    write_ncf_dataset(isolated_locations / "data", n_users=300, n_movies=120, per_user=30)
+    go(tab, "Train")
+    epochs = tab.get_by_label("epochs", exact=True)
+    epochs.fill("3")
+    epochs.press("Tab")
+    settle(tab)
+    tab.get_by_text("Presets", exact=True).click()
+    tab.get_by_role("button", name="notebook", exact=True).click()
+    settle(tab)
+    assert epochs.input_value() == str(PRESETS["notebook"].train.epochs)
+    assert tab.get_by_label("batch size", exact=True).input_value() == \
+        str(PRESETS["notebook"].train.batch_size)
+    epochs.fill("4")
+    epochs.press("Tab")
+    settle(tab)
+    tab.get_by_role("button", name="Drop the preset").click()
+    settle(tab)
+    defaults = make_recipe(None, model="seednet").train
+    assert epochs.input_value() == str(defaults.epochs)
+    assert tab.get_by_label("batch size", exact=True).input_value() == str(defaults.batch_size)
+    no_exception(tab)
+
+
 def test_two_browser_sessions_share_a_training_but_not_ratings(app_url, isolated_locations,
                                                               tmp_path):
     with playwright.sync_playwright() as pw:

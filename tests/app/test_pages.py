@@ -375,8 +375,8 @@ def test_top_n_preset_fills_the_form_with_ials_and_leave_one_out():
     assert train.session_state["preset"] == "top-n"
     train.session_state["dataset"] = "demo"   # the preset names ml-1m, not here in tests
     no_exception(train.run())
-    assert train.session_state["train_ials_dim"] == 256
-    assert train.session_state["train_ials_train_epochs"] == 8
+    assert train.session_state["train_ials_g1_dim"] == 256   # the form refilled once
+    assert train.session_state["train_ials_g1_train_epochs"] == 8
     assert "each user's latest rating held out" in texts(train)
     assert "Starting from the preset **top-n**" in texts(train)
 

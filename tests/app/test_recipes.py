@@ -54,8 +54,8 @@ def test_the_notebook_replay_trains_20_and_then_5_more_epochs_on_both(submitted)
     at.session_state["dataset"] = "demo"
     no_exception(at.run())
     assert "Then 5 more epochs as a continuation" in texts(at)
-    at.number_input(key="train_seednet_train_epochs").set_value(7)
-    at.number_input(key="train_seednet_dropout").set_value(0.3)
+    at.number_input(key="train_seednet_g1_train_epochs").set_value(7)   # refilled once
+    at.number_input(key="train_seednet_g1_dropout").set_value(0.3)
     at.button(key="FormSubmitter:train_form-Train").click().run()
     no_exception(at)
     (spec,) = submitted
