@@ -37,13 +37,10 @@ except ConfigError as exc:
     st.stop()
 
 
-FORM_GENERATION = "train_form_generation"   # bumped when a preset refills the form
-
-
 def _prefix(model: str) -> str:
     """Keys of ``model``'s widgets. Refilling the form gives them new keys: a dropped key's
     widget would keep showing (and send back) the value the browser holds."""
-    generation = state.get(FORM_GENERATION) or 0
+    generation = state.get(state.FORM_GENERATION) or 0
     return f"train_{model}_" + (f"g{generation}_" if generation else "")
 
 
@@ -80,7 +77,7 @@ def _forget_widgets(model: str) -> None:
         state.drop(_widget_key(model, f.name))
     for name in TRAIN_FIELDS:
         state.drop(_train_key(model, name))
-    state.put(FORM_GENERATION, (state.get(FORM_GENERATION) or 0) + 1)
+    state.put(state.FORM_GENERATION, (state.get(state.FORM_GENERATION) or 0) + 1)
 
 
 def _show(value):

@@ -236,8 +236,6 @@ def jobs() -> JobManager:
 def runs_in_training() -> set[str]:
     """Ids of the runs that a job of this server is training now (none where training is
     not available)."""
-    from movierec.jobs import JobManager  # noqa: F401 - torch loads here, not on the Data page
-
     try:
         manager = _jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
     except MovieRecError:
