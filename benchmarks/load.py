@@ -286,10 +286,15 @@ def summary(results: list[dict], steps=STEPS) -> dict:
 
 
 async def batch(browser, url, pid, people, n, timeout, switch=True) -> dict:
+    return await together(lambda person: visit(browser, url, person, timeout, switch), pid,
+                          people, n)
+
+
+async def together(one, pid, people, n) -> dict:
+    """``n`` visits by ``one(person)`` at once; the server's CPU and RSS around them."""
     cpu, before = tree_cpu(pid), rss_mb(pid)
     with Sampler(pid) as sampler:
-        results = await asyncio.gather(*(visit(browser, url, next(people), timeout, switch)
-                                         for _ in range(n)))
+        results = await asyncio.gather(*(one(next(people)) for _ in range(n)))
     return {"results": results, "cpu": tree_cpu(pid) - cpu,
             "rss": [before, sampler.peak, rss_mb(pid)]}
 
@@ -359,12 +364,7 @@ def client_visitor(url: str, timeout: float):
 
 
 async def client_batch(url, pid, people, n, timeout) -> dict:
-    one = client_visitor(url, timeout)
-    cpu, before = tree_cpu(pid), rss_mb(pid)
-    with Sampler(pid) as sampler:
-        results = await asyncio.gather(*(one(next(people)) for _ in range(n)))
-    return {"results": results, "cpu": tree_cpu(pid) - cpu,
-            "rss": [before, sampler.peak, rss_mb(pid)]}
+    return await together(client_visitor(url, timeout), pid, people, n)
 
 
 async def train_test(browser, url, people, runs: Path, repeat, timeout, visitor,
@@ -486,6 +486,23 @@ def fmt(value) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def load_tables(who: str, by_size: dict, steps) -> list[str]:
+    """The step times and the server's cost of batches of ``who`` (people, clients) by size."""
+    lines = [f"| {who} at once | step | ok/total | p50 s | p95 s |", "|---:|---|---:|---:|---:|"]
+    for n, batches in by_size.items():
+        for step, x in summary([r for b in batches for r in b["results"]], steps).items():
+            lines.append(f"| {n} | {step} | {x['ok']}/{x['total']} | {fmt(x['p50'])} | "
+                         f"{fmt(x['p95'])} |")
+    lines += ["", f"| {who} at once | visits | server CPU s per visit | RSS before MB | "
+              "RSS max MB | RSS after MB |", "|---:|---:|---:|---:|---:|---:|"]
+    for n, batches in by_size.items():
+        visits = sum(len(b["results"]) for b in batches)
+        lines.append(f"| {n} | {visits} | {sum(b['cpu'] for b in batches) / visits:.2f} | "
+                     f"{batches[0]['rss'][0]:.0f} | {max(b['rss'][1] for b in batches):.0f} | "
+                     f"{batches[-1]['rss'][2]:.0f} |")
+    return lines
+
+
 def report(args, data: dict, run: dict, log_text: str) -> str:
     from peers import machine
 
@@ -493,37 +510,12 @@ def report(args, data: dict, run: dict, log_text: str) -> str:
              f"({run['model']} on {run['dataset']}). Commit {args.commit} when the server "
              "started. "
              f"`{shlex.join(['streamlit', 'run', 'app.py', *args.extra])}`, Chromium headless, "
-             "one context per person.", "",
-             "| people at once | step | ok/total | p50 s | p95 s |", "|---:|---|---:|---:|---:|"]
-    for n, batches in data["batches"].items():
-        for step, s in summary([r for b in batches for r in b["results"]]).items():
-            lines.append(f"| {n} | {step} | {s['ok']}/{s['total']} | {fmt(s['p50'])} | "
-                         f"{fmt(s['p95'])} |")
-    lines += ["", "| people at once | visits | server CPU s per visit | RSS before MB | "
-              "RSS max MB | RSS after MB |", "|---:|---:|---:|---:|---:|---:|"]
-    for n, batches in data["batches"].items():
-        visits = sum(len(b["results"]) for b in batches)
-        lines.append(f"| {n} | {visits} | {sum(b['cpu'] for b in batches) / visits:.2f} | "
-                     f"{batches[0]['rss'][0]:.0f} | {max(b['rss'][1] for b in batches):.0f} | "
-                     f"{batches[-1]['rss'][2]:.0f} |")
+             "one context per person.", ""]
+    lines += load_tables("people", data["batches"], STEPS)
     if data.get("clients"):
         lines += ["", "Websocket clients (benchmarks/wsclient.py: Streamlit's own messages, no "
-                  "browser), N at once:", "",
-                  "| clients at once | step | ok/total | p50 s | p95 s |",
-                  "|---:|---|---:|---:|---:|"]
-        for n, batches in data["clients"].items():
-            for step, x in summary([r for b in batches for r in b["results"]],
-                                   ("open", "upload", "visit")).items():
-                lines.append(f"| {n} | {step} | {x['ok']}/{x['total']} | {fmt(x['p50'])} | "
-                             f"{fmt(x['p95'])} |")
-        lines += ["", "| clients at once | visits | server CPU s per visit | RSS before MB | "
-                  "RSS max MB | RSS after MB |", "|---:|---:|---:|---:|---:|---:|"]
-        for n, batches in data["clients"].items():
-            visits = sum(len(b["results"]) for b in batches)
-            lines.append(f"| {n} | {visits} | {sum(b['cpu'] for b in batches) / visits:.2f} | "
-                         f"{batches[0]['rss'][0]:.0f} | "
-                         f"{max(b['rss'][1] for b in batches):.0f} | "
-                         f"{batches[-1]['rss'][2]:.0f} |")
+                  "browser), N at once:", ""]
+        lines += load_tables("clients", data["clients"], ("open", "upload", "visit"))
     if data.get("returning"):
         back = data["returning"]
         s = summary(back["results"], ("open", "upload", "visit"))
