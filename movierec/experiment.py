@@ -57,17 +57,20 @@ class Training:
 
 def start_training(dataset: Dataset, data_config: DataConfig, model_name: str,
                    model_config=None, train_config: TrainConfig | None = None,
-                   run_id: str | None = None) -> Training:
+                   run_id: str | None = None, data: Split | None = None) -> Training:
     """Split the data, build model ``model_name`` (seeded) and return a :class:`Training`.
 
     Args:
         model_config: the model's config (its defaults when None).
         train_config: the model's registered training defaults when None.
+        data: the split to train on, when not ``make_split(dataset, data_config)`` (a search
+            study's trials train on :func:`movierec.split.tuning_split`; such a run is scored,
+            never saved, since its data config names the other split).
     """
     spec = get_model_spec(model_name)
     model_config = model_config or spec.config_cls()
     train_config = train_config or spec.train_defaults
-    data = make_split(dataset, data_config)
+    data = data or make_split(dataset, data_config)
     # Refused here, before the model is allocated, when it cannot fit in memory.
     check_fits(spec, model_config, data.n_users, data.n_items, len(data.train),
                train_config.batch_size, resolve_device(train_config.device))

@@ -29,6 +29,7 @@ FORMAT_VERSION = 1
 REQUIRED_FILES = ("config.json", "history.json", "arrays.npz", "movies.parquet", "weights.pt")
 # Leftover staging/trash folders older than this are removed when a store is opened.
 STALE_SECONDS = 3600
+MAX_NAME = 80   # characters of a run's name (see RunStore.set_name)
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -101,6 +102,8 @@ class RunStore:
                            "writable folder with --runs-dir or MOVIEREC_HOME") from None
         try:
             self._write(run, staging)
+            if (final / "name.txt").is_file():   # a name outlives saves of more epochs
+                shutil.copy2(final / "name.txt", staging / "name.txt")
             _fsync_dir(staging)
             old = None
             if final.exists():
@@ -216,7 +219,8 @@ class RunStore:
                 if missing:
                     raise RunError(f"run {run_id} is broken: {', '.join(missing)} missing")
                 rows.append({
-                    "run_id": run_id, "status": "ok", "model": config["model"],
+                    "run_id": run_id, "status": "ok", "name": self.name(run_id),
+                    "model": config["model"],
                     "dataset": config["data_config"]["dataset"],
                     "synthetic": config.get("synthetic", False),
                     "fraction": config["data_config"]["fraction"], "epochs": config["epochs"],
@@ -228,6 +232,31 @@ class RunStore:
             except (RunError, KeyError, TypeError) as exc:
                 rows.append({"run_id": run_id, "status": "broken", "problem": str(exc)})
         return rows
+
+    def set_name(self, run_id: str, name: str) -> None:
+        """Give run ``run_id`` a name people read in place of its id ('' drops it); kept in
+        ``name.txt`` beside the run, so that naming never rewrites the run itself."""
+        name = " ".join(str(name).split())
+        if len(name) > MAX_NAME:
+            raise RunError(f"a run name is at most {MAX_NAME} characters, got {len(name)}")
+        folder = self.path(self.resolve(run_id))
+        try:
+            if not name:
+                (folder / "name.txt").unlink(missing_ok=True)
+                return
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-name-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(name)
+            os.replace(tmp, folder / "name.txt")
+        except OSError as exc:
+            raise RunError(f"cannot name run {run_id}: {exc.strerror or exc}") from None
+
+    def name(self, run_id: str) -> str:
+        """The name given to run ``run_id`` ('' when none)."""
+        try:
+            return (self.path(run_id) / "name.txt").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError, RunError):
+            return ""
 
     def find(self, key: str, epochs: int | None = None) -> str | None:
         """The newest sound run trained exactly as ``key`` says, for ``epochs`` in all (default:

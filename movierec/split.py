@@ -257,3 +257,24 @@ def make_split(dataset: Dataset, config: DataConfig) -> Split:
     else:
         parts = split(kept, config.validation_size, int(split_seed))
     return Split(parts.train, parts.validation, people)
+
+
+def tuning_split(data: Split, config: DataConfig) -> Split:
+    """The split a search study scores its trials on, carved from ``data``'s training part
+    alone, so that ``data``'s held-out ratings and people stay untouched until the best
+    setting is tested once.
+
+    The validation ratings are held out of the training part as ``config`` holds out the test
+    (``validation_size`` of them at random, or each user's latest for ``leave-one-out`` and
+    ``ncf``), and when ``data`` holds people out, as many validation people are set aside from
+    the training users. Seeded by ``config.seed``, apart from the streams of the split itself.
+    """
+    people_seed, split_seed = np.random.SeedSequence([config.seed, 19]).generate_state(2)
+    train, people = data.train, None
+    if data.people is not None:
+        train, people = hold_out_people(train, data.people.n_users, int(people_seed))
+    if config.split == "random":
+        parts = split(train, config.validation_size, int(split_seed))
+    else:
+        parts = holdout_per_user(train, 1, int(split_seed))
+    return Split(parts.train, parts.validation, people)

@@ -23,14 +23,15 @@ from movierec.cli import (
     starters,
     synthesize,
     train,
+    tune,
 )
 from movierec.cli.common import EXIT_USAGE, Parser, locations
 from movierec.errors import ConfigError, MovieRecError
 from movierec.process import tune_allocator
 
 # In the order ``--help`` lists them.
-COMMANDS = {"datasets": datasets, "download": download, "train": train, "evaluate": evaluate,
-            "recommend": recommend, "starters": starters, "similar": similar,
+COMMANDS = {"datasets": datasets, "download": download, "train": train, "tune": tune,
+            "evaluate": evaluate, "recommend": recommend, "starters": starters, "similar": similar,
             "embeddings": embeddings, "runs": runs, "models": models, "synthesize": synthesize}
 
 

@@ -29,14 +29,38 @@ _NOT_WITH_RESUME = tuple(dict.fromkeys(("preset", "model") + DATA_FIELDS + TRAIN
 
 
 def add_parser(sub, common) -> None:
-    from movierec.data.catalog import DEFAULT_DATASET, RELEASES
-    from movierec.models import DEFAULT_MODEL, MODELS
     from movierec.presets import PRESETS
 
     p = sub.add_parser("train", parents=[common], help="train a model and save it as a run")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="start from a recipe (notebook: the seed notebook's replay); other "
                         "options override it")
+    add_data_options(p)
+    p.add_argument("--no-ranking-eval", action="store_true",
+                   help="skip HR@10/NDCG@10 after each epoch")
+    p.add_argument("--no-quality", action="store_true",
+                   help="skip measuring suggestions for new people and neighbour quality "
+                        "after training")
+    p.add_argument("--epochs", type=int, help="epochs to train (default: the model's)")
+    p.add_argument("--batch-size", type=int, help="ratings per step (default: the model's)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's)")
+    p.add_argument("--lr-decay", type=float, help="learning rate factor per epoch")
+    p.add_argument("--weight-decay", type=float, help="Adam L2 weight decay")
+    p.add_argument("--device", help="auto (default), cpu or cuda")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a model hyperparameter, e.g. --set dropout=0.3 --set hidden=256,128 "
+                        "(see `models`)")
+    p.add_argument("--resume", metavar="RUN", help="continue this run for --epochs more "
+                                                   "epochs (default: its own count)")
+    p.add_argument("--no-save", action="store_true", help="do not save the run")
+
+
+def add_data_options(p) -> None:
+    """The options that say which ratings a run learns from and how they are split (``train``
+    and ``tune`` share them)."""
+    from movierec.data.catalog import DEFAULT_DATASET, RELEASES
+    from movierec.models import DEFAULT_MODEL, MODELS
+
     p.add_argument("--dataset", type=dataset_name, metavar="NAME",
                    help=f"dataset: {', '.join(RELEASES)} (default {DEFAULT_DATASET}; 'demo' is "
                         "synthetic and offline), or a folder of the data dir holding ratings.csv")
@@ -65,23 +89,6 @@ def add_parser(sub, common) -> None:
     p.add_argument("--new-people", type=int, metavar="N",
                    help="hold N people out of training entirely, for the new-person protocol "
                         "(default 0)")
-    p.add_argument("--no-ranking-eval", action="store_true",
-                   help="skip HR@10/NDCG@10 after each epoch")
-    p.add_argument("--no-quality", action="store_true",
-                   help="skip measuring suggestions for new people and neighbour quality "
-                        "after training")
-    p.add_argument("--epochs", type=int, help="epochs to train (default: the model's)")
-    p.add_argument("--batch-size", type=int, help="ratings per step (default: the model's)")
-    p.add_argument("--lr", type=float, help="Adam learning rate (default: the model's)")
-    p.add_argument("--lr-decay", type=float, help="learning rate factor per epoch")
-    p.add_argument("--weight-decay", type=float, help="Adam L2 weight decay")
-    p.add_argument("--device", help="auto (default), cpu or cuda")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a model hyperparameter, e.g. --set dropout=0.3 --set hidden=256,128 "
-                        "(see `models`)")
-    p.add_argument("--resume", metavar="RUN", help="continue this run for --epochs more "
-                                                   "epochs (default: its own count)")
-    p.add_argument("--no-save", action="store_true", help="do not save the run")
 
 
 def parse_sets(items: list[str]) -> dict:
@@ -109,10 +116,10 @@ def recipe_from_args(args) -> Recipe:
     elif args.holdout is not None:
         data["holdout"] = args.holdout
     train = {f: getattr(args, f) for f in TRAIN_FIELDS if getattr(args, f, None) is not None}
-    if args.no_ranking_eval:
+    if getattr(args, "no_ranking_eval", False):
         train["ranking_eval"] = False
     return make_recipe(args.preset, model=args.model, data=data,
-                       model_settings=parse_sets(args.set), train=train)
+                       model_settings=parse_sets(getattr(args, "set", [])), train=train)
 
 
 def _holdout_path(args, dataset: str) -> str:

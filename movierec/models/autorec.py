@@ -4,6 +4,7 @@ Autoencoders Meet Collaborative Filtering", WWW 2015)."""
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import torch
@@ -11,6 +12,7 @@ from torch import nn
 
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender
+from movierec.tuning.space import Range
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,12 @@ class AutoRecConfig:
             decay).
         init_std: standard deviation of the initial weights.
     """
+
+    # What a study draws from (movierec.tuning): the code's size, the paper's lambda and the
+    # Adam schedule, over the model's 20 epochs.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "hidden": Range(200, 1000, log=True, integer=True), "reg": Range(10, 1000, log=True),
+        "lr": Range(1e-3, 1e-2, log=True), "lr_decay": Range(0.8, 1.0)}
 
     hidden: int = 500
     reg: float = 150.0

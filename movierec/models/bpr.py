@@ -5,6 +5,7 @@ sampled-negatives objective of He et al., "Neural Collaborative Filtering", WWW 
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import torch
@@ -12,6 +13,7 @@ from torch import nn
 
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender
+from movierec.tuning.space import Range
 
 LOSSES = ("bpr", "bce")
 
@@ -28,6 +30,12 @@ class BPRConfig:
         reg: L2 weight on the factors and biases used in each batch.
         init_std: standard deviation of the initial factors.
     """
+
+    # What a study draws from (movierec.tuning): the factors' size, the negatives per pick, the
+    # penalty and Adam's rate.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "dim": Range(16, 256, log=True, integer=True), "negatives": Range(1, 16, integer=True),
+        "reg": Range(1e-6, 1e-2, log=True), "lr": Range(1e-3, 2e-2, log=True)}
 
     dim: int = 64
     negatives: int = 4

@@ -6,6 +6,7 @@ that grows with each user's and movie's number of ratings of Rendle, Krichene, Z
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from torch import nn
 
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender, ranking_error
+from movierec.tuning.space import Range
 
 # Users (or movies) whose systems are assembled and solved together: a chunk's d x d matrices
 # take chunk * d * d * 4 bytes (128 MB at d = 256).
@@ -35,6 +37,13 @@ class IALSConfig:
             one the same penalty.
         init_std: standard deviation of the initial factors, times 1/sqrt(dim).
     """
+
+    # What a study draws from (movierec.tuning): the factors' size, the unrated pairs' weight
+    # and both penalty settings, over the model's 8 sweeps.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "dim": Range(32, 512, log=True, integer=True),
+        "unobserved_weight": Range(0.01, 1.0, log=True), "reg": Range(1e-4, 0.1, log=True),
+        "reg_exponent": Range(0.0, 1.5)}
 
     dim: int = 128
     unobserved_weight: float = 0.1

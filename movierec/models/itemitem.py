@@ -5,6 +5,7 @@ Steck, "Autoencoders that don't overfit towards the Identity", NeurIPS 2020)."""
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from torch import nn
 from movierec.errors import ConfigError
 from movierec.limits import MAX_ITEMS
 from movierec.models.base import Recommender, ranking_error
+from movierec.tuning.space import Range
 
 
 def gram_matrix(x: sp.csr_matrix, row_weights: np.ndarray | None = None) -> np.ndarray:
@@ -181,6 +183,9 @@ class EASEConfig:
         l2: the L2 penalty lambda on the item-to-item weights (Steck used 500 on ML-20M).
     """
 
+    # What a study draws from (movierec.tuning): the one penalty.
+    SEARCH_SPACE: typing.ClassVar[dict] = {"l2": Range(10, 5000, log=True)}
+
     l2: float = 500.0
 
     def __post_init__(self) -> None:
@@ -224,6 +229,13 @@ class NewcomerConfig:
         neighbour_l2: the L2 penalty of the EASE weights whose rows are the movie vectors
             (for similar movies and the map).
     """
+
+    # What a study draws from (movierec.tuning): the penalties, the low stars' weight and the
+    # popularity discount.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "l2": Range(1, 200, log=True), "low_star_weight": Range(0.2, 1.0),
+        "discount": Range(0.0, 3.0), "discount_halfway": Range(0.0, 10.0),
+        "neighbour_l2": Range(50, 5000, log=True)}
 
     given: tuple[int, ...] = (1, 3, 5, 10, 20)
     l2: float = 20.0

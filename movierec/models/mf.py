@@ -12,6 +12,7 @@ from torch import nn
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender
 from movierec.models.lazy_adam import distinct_rows, sparse_lookup
+from movierec.tuning.space import Range
 
 # Users plus movies beyond which ``sparse="auto"`` updates only a batch's rows (MovieLens 10M
 # has 80,559, 20M 165,771 and 32M 288,533).
@@ -31,6 +32,12 @@ class MFConfig:
             users and movies number more than :data:`SPARSE_ROWS`, as in MovieLens 20M and
             larger, where updating every row at every step would take most of an epoch).
     """
+
+    # What a study draws from (movierec.tuning): the factors' size and penalty and the Adam
+    # schedule. The epochs stay the model's, so that the pruner compares trials epoch by epoch.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "dim": Range(16, 256, log=True, integer=True), "reg": Range(0.005, 0.3, log=True),
+        "lr": Range(1e-3, 2e-2, log=True), "lr_decay": Range(0.8, 1.0)}
 
     HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("sparse",)
 

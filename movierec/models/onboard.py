@@ -7,6 +7,7 @@ the strip after Rashid et al., "Getting to know you", IUI 2002, and Golbandi, Ko
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from movierec.errors import ConfigError
 from movierec.models.itemitem import ItemItemModel, ease_weights, gram_matrix
 from movierec.models.onboard_fit import rating_features, ridge, search_moments, seen_moments
 from movierec.strip import nearest_in_pool, pick_varied
+from movierec.tuning.space import Range
 
 # A strip's probabilities are kept off 0 and 1, where the entropy of an answer vanishes.
 _EDGE = 0.01
@@ -48,6 +50,14 @@ class OnboardConfig:
         seen_l2: the L2 penalty of the head that predicts which pool movies a person has seen.
         neighbour_l2: the L2 penalty of the EASE weights whose rows are the movie vectors.
     """
+
+    # What a study draws from (movierec.tuning): both heads' penalties and popularity
+    # discounts, the gate, the low stars' weight and the neighbour penalty.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "l2_search": Range(0.5, 50, log=True), "l2_strip": Range(5, 500, log=True),
+        "discount_search": Range(0.0, 1.5), "discount_strip": Range(0.0, 1.5),
+        "gate_power": Range(0.5, 6.0), "low_star_weight": Range(0.3, 1.0),
+        "neighbour_l2": Range(50, 5000, log=True)}
 
     pool: int = 400
     shown: int = 12

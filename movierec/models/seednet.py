@@ -4,6 +4,7 @@ notebook "Recommending Movies")."""
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import torch
@@ -12,6 +13,7 @@ from torch import nn
 from movierec.errors import ConfigError
 from movierec.models.base import Recommender
 from movierec.models.layers import Dropout
+from movierec.tuning.space import Choice, Range
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,14 @@ class SeedNetConfig:
         batch_norm: batch normalisation after every dense layer but the last (after dense1 and
             dense2 in the notebook).
     """
+
+    # What a study draws from (movierec.tuning): the embedding size, the layers, both dropouts
+    # and the Adam schedule; the notebook's layers and batch norm stay.
+    SEARCH_SPACE: typing.ClassVar[dict] = {
+        "embedding_dim": Range(8, 128, log=True, integer=True),
+        "hidden": Choice(("128,128,128", "256,128", "64,64,64")),
+        "dropout": Range(0.0, 0.6), "embedding_dropout": Range(0.0, 0.6),
+        "lr": Range(1e-3, 1e-2, log=True), "lr_decay": Range(0.8, 1.0)}
 
     embedding_dim: int = 32
     hidden: tuple[int, ...] = (128, 128, 128)
