@@ -101,9 +101,11 @@ def map_score(table: pd.DataFrame) -> float:
     """The one number of a neighbour-quality table (see
     :func:`~movierec.evaluation.neighbours.neighbour_quality`): the mean of its first row's
     genre agreement and series check, both shares from 0 to 1 (item-kNN scores about 0.4 on
-    ML-1M, chance about 0.1)."""
+    ML-1M, chance about 0.1); the genre agreement alone where no film of a series was among
+    the movies compared (the series check is then undefined)."""
     row = table.iloc[0]
-    return (float(row["genre_agreement"]) + float(row["series_check"])) / 2
+    genres, series = float(row["genre_agreement"]), float(row["series_check"])
+    return genres if math.isnan(series) else (genres + series) / 2
 
 
 def people_score(table: pd.DataFrame) -> float:
@@ -134,7 +136,8 @@ OBJECTIVES = {
                                    "first strip the Recommend page shows"),
     "map": Objective("map", "map score (genres and series)", "maximize", True,
                      "the mean of the genre agreement and the series check of each movie's 10 "
-                     "nearest neighbours on the map"),
+                     "nearest neighbours on the map (the genre agreement alone without "
+                     "series)"),
 }
 
 

@@ -38,7 +38,6 @@ HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 120
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 class Stopped(Exception):
@@ -83,9 +82,11 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         {"pool_pre_ping": True,
          **({"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {})}
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine,
-                                          heartbeat_interval=HEARTBEAT_SECONDS,
-                                          grace_period=GRACE_SECONDS)
+        with warnings.catch_warnings():   # heartbeats are "experimental" in Optuna 5
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine,
+                                              heartbeat_interval=HEARTBEAT_SECONDS,
+                                              grace_period=GRACE_SECONDS)
     except ImportError as exc:
         missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
         raise ConfigError(f"the storage {shown} needs a database driver that is not installed"
