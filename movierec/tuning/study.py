@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import socket
 import time
 import warnings
@@ -36,6 +37,8 @@ PRUNERS = ("median", "hyperband", "none")
 # is failed by the next process that opens the study.
 HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 120
+# Tries at opening a storage whose tables another process is creating at the same moment.
+SCHEMA_TRIES = 5
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -81,20 +84,29 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     engine = {"connect_args": {"timeout": 60}} if sqlite else \
         {"pool_pre_ping": True,
          **({"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {})}
-    try:
-        with warnings.catch_warnings():   # heartbeats are "experimental" in Optuna 5
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine,
-                                              heartbeat_interval=HEARTBEAT_SECONDS,
-                                              grace_period=GRACE_SECONDS)
-    except ImportError as exc:
-        missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
-        raise ConfigError(f"the storage {shown} needs a database driver that is not installed"
-                          + (f" (Python package {missing!r})" if missing else "")) from None
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's many errors, said in one line
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        raise ConfigError(f"the storage {shown} does not answer: "
-                          f"{reason[0] if reason else type(exc).__name__}") from None
+    for attempt in range(SCHEMA_TRIES):
+        try:
+            with warnings.catch_warnings():   # heartbeats are "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine,
+                                                  heartbeat_interval=HEARTBEAT_SECONDS,
+                                                  grace_period=GRACE_SECONDS)
+        except ImportError as exc:
+            missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
+            raise ConfigError(f"the storage {shown} needs a database driver that is not "
+                              "installed" + (f" (Python package {missing!r})" if missing else "")
+                              ) from None
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's many errors, said in one line
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            # Processes that open a new database at once race to create Optuna's tables: the
+            # losers find them made, and the next try uses them.
+            racing = any(word in str(exc) for word in ("duplicate key", "already exists"))
+            if racing and attempt + 1 < SCHEMA_TRIES:
+                time.sleep(0.5 + random.random())
+                continue
+            raise ConfigError(f"the storage {shown} does not answer: "
+                              f"{reason[0] if reason else type(exc).__name__}") from None
+    raise AssertionError("unreachable")
 
 
 # --- spaces and recipes -----------------------------------------------------------------------
