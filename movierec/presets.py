@@ -1,10 +1,20 @@
-"""Named starting points for training, shared by the CLI and the Train page."""
+"""Named starting points for training, shared by the CLI and the Train page: the built-in ones,
+and those people saved (from a search study, on the Tune page) in the runs folder."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import tempfile
 from dataclasses import dataclass
 
-from movierec.config import DataConfig, TrainConfig
+from movierec import paths
+from movierec.config import DataConfig, TrainConfig, from_dict, to_dict
+from movierec.errors import ConfigError
+
+SAVED_FILE = "presets.json"   # the saved presets of a runs folder
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -84,3 +94,70 @@ PRESETS = {
         model_settings=(("dim", 256), ("unobserved_weight", 0.1), ("reg", 0.01)),
     ),
 }
+
+
+def saved_presets(runs_dir=None) -> dict[str, Preset]:
+    """The presets saved in the runs folder (``presets.json``), by name; empty when none.
+
+    Raises:
+        ConfigError: the file is there but is not a presets file (what is wrong is said).
+    """
+    path = paths.runs_dir(runs_dir) / SAVED_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read the saved presets {path}: {exc.strerror or exc}") \
+            from None
+    from movierec.models import get_model_spec
+
+    try:
+        entries = json.loads(text)
+        found = {}
+        for entry in entries:
+            spec = get_model_spec(entry["model"])
+            spec.config(dict(entry["model_settings"]))          # checked like a form
+            found[entry["name"]] = Preset(
+                entry["name"], entry["description"], from_dict(DataConfig, entry["data"]),
+                entry["model"], from_dict(TrainConfig, entry["train"]),
+                tuple((k, v) for k, v in entry["model_settings"]), int(entry["extra_epochs"]))
+        return found
+    except (ValueError, KeyError, TypeError, ConfigError) as exc:
+        raise ConfigError(f"the saved presets {path} are damaged ({exc}); fix or delete the "
+                          "file") from None
+
+
+def all_presets(runs_dir=None) -> dict[str, Preset]:
+    """The built-in presets, then the saved ones (a damaged file leaves only the built-in)."""
+    try:
+        return {**PRESETS, **saved_presets(runs_dir)}
+    except ConfigError:
+        return dict(PRESETS)
+
+
+def save_preset(preset: Preset, runs_dir=None) -> None:
+    """Add ``preset`` to the runs folder's saved presets (replacing a saved one of that name;
+    a built-in name is refused), atomically."""
+    if not _NAME.match(preset.name):
+        raise ConfigError(f"a preset name is 1 to 64 lower-case letters, digits, '.', '_' or "
+                          f"'-', starting with a letter or digit; got {preset.name!r}")
+    if preset.name in PRESETS:
+        raise ConfigError(f"{preset.name!r} is a built-in preset; choose another name")
+    saved = saved_presets(runs_dir)
+    saved[preset.name] = preset
+    folder = paths.runs_dir(runs_dir)
+    entries = [{"name": p.name, "description": p.description, "data": to_dict(p.data),
+                "model": p.model, "train": to_dict(p.train),
+                "model_settings": [[k, list(v) if isinstance(v, tuple) else v]
+                                   for k, v in p.model_settings],
+                "extra_epochs": p.extra_epochs} for p in saved.values()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-presets-")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(entries, fh, indent=1)
+        os.replace(tmp, folder / SAVED_FILE)
+    except OSError as exc:
+        raise ConfigError(f"cannot save the preset in {folder}: {exc.strerror or exc}") \
+            from None

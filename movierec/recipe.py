@@ -41,16 +41,22 @@ class Recipe:
         return sum(self.plan)
 
 
-def get_preset(name: str) -> Preset:
-    try:
+def get_preset(name: str, runs_dir=None) -> Preset:
+    """A built-in preset, or one saved in the runs folder ``runs_dir`` (see
+    :func:`movierec.presets.saved_presets`)."""
+    if name in PRESETS:
         return PRESETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
+    from movierec.presets import saved_presets
+
+    saved = saved_presets(runs_dir)
+    if name in saved:
+        return saved[name]
+    raise ConfigError(f"unknown preset {name!r}; known: {', '.join([*PRESETS, *saved])}")
 
 
 def make_recipe(preset: str | None = None, *, model: str | None = None,
                 data: Mapping | None = None, model_settings: Mapping | None = None,
-                train: Mapping | None = None) -> Recipe:
+                train: Mapping | None = None, runs_dir=None) -> Recipe:
     """The recipe of ``preset`` (or of the defaults) with overrides.
 
     Args:
@@ -61,13 +67,15 @@ def make_recipe(preset: str | None = None, *, model: str | None = None,
         model_settings: hyperparameters (values may be strings, as typed) over the preset's.
         train: TrainConfig fields over the preset's (or the model's defaults). Giving
             ``epochs`` drops the preset's continuation, as the command line's ``--epochs`` does.
+        runs_dir: the runs folder whose saved presets ``preset`` may name (default: the
+            usual one).
 
     Raises:
         ConfigError: an unknown preset, model or field, or a value out of range.
     """
     from movierec.models import DEFAULT_MODEL, get_model_spec
 
-    found = get_preset(preset) if preset else None
+    found = get_preset(preset, runs_dir) if preset else None
     data, model_settings, train = dict(data or {}), dict(model_settings or {}), dict(train or {})
     for name, given, known in (("data", data, DATA_FIELDS), ("training", train, TRAIN_FIELDS)):
         unknown = sorted(set(given) - set(known))

@@ -4,6 +4,7 @@ final metrics, and the history as CSV."""
 import pandas as pd
 import streamlit as st
 
+from movierec import compare
 from movierec.errors import MovieRecError
 from ui import cache, charts, nav, state
 
@@ -18,9 +19,12 @@ if not rows:
     nav.link("train", "Train a model")
     st.stop()
 ids = [r["run_id"] for r in rows]
+by_id = {r["run_id"]: r for r in rows}
 default = [i for i in (state.get(state.COMPARE) or []) if i in ids] or \
     [state.selected_run_id() or ids[0]]
-chosen = st.multiselect("Runs", ids, default=default, key="curves_runs")
+chosen = st.multiselect("Runs", ids, default=default, key="curves_runs",
+                        format_func=lambda i: f"{by_id[i].get('name') or i} · "
+                                              f"{by_id[i]['model']} on {by_id[i]['dataset']}")
 state.put(state.COMPARE, chosen)
 if not chosen:
     st.info("Pick at least one run.")
@@ -35,16 +39,43 @@ for run_id in chosen:
         continue
     histories[run_id] = run.history
     finals.append({**run.summary(), "n_params": run.model.n_parameters()})
-frame = charts.history_frame(histories)
+# Short labels: a run's name, else its model and the settings that set it apart.
+names = {r: by_id[r].get("name", "") for r in histories}
+label = compare.labels(finals, names)
+frame = charts.history_frame({label[r]: h for r, h in histories.items()})
 if frame.empty:
     st.info("The chosen runs have no finished epoch yet.")
     st.stop()
 
+o1, o2 = st.columns(2)
+x_axis = o1.radio("Along", list(charts.X_AXES), horizontal=True, key="curves_x",
+                  format_func=lambda x: "epochs" if x == "epoch" else "training seconds")
+log_loss = o2.checkbox("Loss on a log scale", key="curves_log")
+labels_in_order = [label[r] for r in histories]
+colours = charts.run_colours(labels_in_order)
+if len(labels_in_order) > 1:
+    # One legend for every chart below (each chart colours a run alike).
+    st.markdown("  \n".join(
+        f'<span style="color:{colours[name]}; font-size:1.2em">&#9644;</span> {name}'
+        for name in labels_in_order) + "  \n<small>dashed: training; solid: "
+        "validation</small>", unsafe_allow_html=True)
 shown = [m for m in charts.METRICS if (frame["metric"] == m).any()]
-for row in range(0, len(shown), 3):
-    cols = st.columns(3)
-    for col, metric in zip(cols, shown[row:row + 3], strict=False):
-        col.altair_chart(charts.curve(frame, metric, height=320), width="stretch")
+for row in range(0, len(shown), 2):
+    cols = st.columns(2)
+    for col, metric in zip(cols, shown[row:row + 2], strict=False):
+        col.altair_chart(charts.curve(frame, metric, height=380, x=x_axis,
+                                      log=log_loss and metric == "loss",
+                                      runs=labels_in_order,
+                                      legend=len(labels_in_order) == 1), width="stretch")
+
+if len(finals) > 1:
+    st.subheader("Settings that differ")
+    differ = compare.differing(finals)
+    differ.insert(0, "label", [label[r] for r in differ["run"]])
+    if differ.shape[1] > 2:
+        st.dataframe(differ, hide_index=True, width="stretch")
+    else:
+        st.caption("The chosen runs were trained with the same settings.")
 st.caption("HR@10 and NDCG@10: one held-out movie per user is ranked among it and 99 movies "
            "that user never rated. They are the NCF paper's exact test only for runs trained "
            "with `--split ncf` (its own held-out ratings and candidates); otherwise the held-out "
@@ -58,7 +89,9 @@ for final in finals:
     last = histories.get(final["run_id"]) or [{}]
     final["val_hr10"] = last[-1].get("val_hr10")
     final["val_ndcg10"] = last[-1].get("val_ndcg10")
-table = pd.DataFrame(finals)[["run_id", "model", "dataset", "fraction", "split", "epochs",
+table = pd.DataFrame(finals)
+table.insert(0, "label", [label[r] for r in table["run_id"]])
+table = table[["label", "run_id", "model", "dataset", "fraction", "split", "epochs",
                               "val_rmse",
                               "val_mae", "val_accuracy", "val_hr10", "val_ndcg10", "val_loss",
                               "train_seconds", "n_params"]]
@@ -78,8 +111,8 @@ st.caption("Suggestions for people held out of training. **Onboarding** (the Rec
 
 
 def _labelled(table: pd.DataFrame, run_id: str, column: str) -> list[dict]:
-    return [{**row, column: run_id if row[column] == "this run" else f"{row[column]} (reference)"}
-            for row in table.to_dict(orient="records")]
+    return [{**row, column: label[run_id] if row[column] == "this run" else
+             f"{row[column]} (reference)"} for row in table.to_dict(orient="records")]
 
 
 onboarding_rows, people_rows, neighbour_rows = [], [], []

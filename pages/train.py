@@ -13,8 +13,9 @@ from movierec.errors import ConfigError, MovieRecError
 from movierec.jobs import JobSpec
 from movierec.memory import check_fits
 from movierec.models import DEFAULT_MODEL, MODELS, get_model_spec
-from movierec.presets import PRESETS
+from movierec.presets import all_presets
 from movierec.recipe import TRAIN_FIELDS, make_recipe, overrides
+from movierec.runs import MAX_NAME
 from movierec.training import resolve_device
 from ui import cache, charts, nav, state, views
 
@@ -57,7 +58,7 @@ def _train_key(model: str, field: str) -> str:
 def apply_preset(preset_name: str) -> None:
     """Start the form from a preset (a callback, so it runs before the widgets exist): its data
     settings go to the Data page's, and its model's widgets are filled again from it."""
-    preset = PRESETS[preset_name]
+    preset = all_presets(cache.store().root)[preset_name]
     for field, value in to_dict(preset.data).items():
         if field in state.DATA_KEYS:
             state.put(state.DATA_KEYS[field], value)
@@ -84,6 +85,7 @@ def _show(value):
     return ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
+PRESETS = all_presets(cache.store().root)   # built in, then saved from the Tune page
 with st.expander("Presets", expanded=False):
     for preset in PRESETS.values():
         c1, c2 = st.columns([1, 4])
@@ -226,18 +228,35 @@ if not rows:
 ok = [r for r in rows if r["status"] == "ok"]
 broken = [r for r in rows if r["status"] != "ok"]
 if ok:
-    table = pd.DataFrame(ok)[["run_id", "model", "dataset", "fraction", "epochs", "val_rmse",
-                              "val_accuracy", "train_seconds", "created"]]
+    table = pd.DataFrame(ok)[["run_id", "name", "model", "dataset", "fraction", "epochs",
+                              "val_rmse", "val_accuracy", "train_seconds", "created"]]
     st.dataframe(table, hide_index=True, width="stretch", column_config={
         "val_rmse": st.column_config.NumberColumn("val RMSE", format="%.4f"),
         "val_accuracy": st.column_config.NumberColumn("val accuracy", format="%.4f"),
         "train_seconds": st.column_config.NumberColumn("train s", format="%.1f"),
         "fraction": st.column_config.NumberColumn("fraction", format="%.2f")})
     ids = [r["run_id"] for r in ok]
+    names = {r["run_id"]: r.get("name", "") for r in ok}
     current = state.selected_run_id()
     chosen = st.selectbox("Selected run (used by Learning curves, Explore and Recommend)", ids,
-                          index=ids.index(current) if current in ids else 0, key="train_run")
+                          index=ids.index(current) if current in ids else 0, key="train_run",
+                          format_func=lambda i: f"{names[i]} · {i}" if names[i] else i)
     state.put(state.RUN_ID, chosen)
+    with st.form("rename_form", border=False):
+        n1, n2 = st.columns([4, 1])
+        new_name = n1.text_input(f"Name of {chosen} (shown in place of its id; empty drops it)",
+                                 value=names[chosen], max_chars=MAX_NAME,
+                                 key=f"train_name_{chosen}")
+        n2.markdown("&nbsp;")
+        if n2.form_submit_button("Rename", width="stretch"):
+            try:
+                cache.store().set_name(chosen, new_name)
+            except MovieRecError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Renamed {chosen}" if new_name.strip() else
+                         f"{chosen} has no name now")
+                st.rerun()
     compare = st.multiselect("Compare on the Learning curves page", ids,
                              default=[i for i in (state.get(state.COMPARE) or []) if i in ids]
                              or [chosen], key="train_compare")

@@ -146,3 +146,22 @@ def test_the_movie_table_is_built_once_and_what_a_caller_sets_stays_its_own(stor
     by_id = run.movies_by_id()
     assert (by_id.index == pristine["movie_id"].to_numpy()).all()
     assert by_id.loc[int(pristine["movie_id"].iloc[3]), "title"] == pristine["title"].iloc[3]
+
+
+def test_a_name_is_kept_beside_the_run_and_outlives_its_saves(tmp_path, mf_demo_run):
+    import copy
+
+    from movierec.errors import RunError
+
+    store = RunStore(tmp_path)
+    run = copy.copy(mf_demo_run)
+    store.save(run)
+    assert store.name(run.run_id) == "" and store.list()[0]["name"] == ""
+    store.set_name(run.run_id, "  my   first mf ")
+    assert store.name(run.run_id) == "my first mf"
+    store.save(run)                                  # a later save (more epochs) keeps it
+    assert store.list()[0]["name"] == "my first mf"
+    with pytest.raises(RunError, match="at most 80"):
+        store.set_name(run.run_id, "x" * 81)
+    store.set_name(run.run_id, "")
+    assert store.name(run.run_id) == ""

@@ -258,13 +258,12 @@ def test_importances_and_the_parallel_coordinates_cover_every_parameter(demo, tm
     shares = studies.importances(result.study)
     assert set(shares) == set(plan.space) and sum(shares.values()) == pytest.approx(1)
     frame = studies.trials_frame(result.study)
-    long = studies.normalised_params(frame, studies.study_space(result.study))
-    assert len(long) == 5 * len(plan.space)
-    assert long["position"].between(0, 1).all()
-    lr = long[long["param"] == "lr"].set_index("trial")["position"]
-    values = frame.set_index("trial")["param lr"]
-    expected = (np.log(values) - np.log(0.001)) / (np.log(0.05) - np.log(0.001))
-    assert np.allclose(lr.sort_index(), expected.sort_index())
+    wide = studies.normalised_params(frame, studies.study_space(result.study))
+    assert len(wide) == 5 and set(plan.space) <= set(wide.columns)
+    assert wide[list(plan.space)].stack().between(0, 1).all()
+    expected = (np.log(frame["param lr"]) - np.log(0.001)) / (np.log(0.05) - np.log(0.001))
+    assert np.allclose(wide["lr"], expected)
+    assert np.allclose(wide["dim"], (frame["param dim"] - 4) / 12)
     assert frame["best"].is_monotonic_decreasing
 
 

@@ -23,10 +23,13 @@ from movierec.data.sources import find_release, locate
 from movierec.errors import ConfigError, MovieRecError
 
 if TYPE_CHECKING:  # torch and scikit-learn load in the background (see ui.warmup)
+    from optuna.storages import RDBStorage
+
     from movierec.embeddings import ProjectionConfig
     from movierec.jobs import JobManager
     from movierec.runs import Run, RunStore
     from movierec.starters import Strip
+    from movierec.tuning.jobs import StudyJobs
 
 QUALITY_EXTRAS = ("quality-onboarding", "quality-people", "quality-neighbours")
 
@@ -241,3 +244,29 @@ def runs_in_training() -> set[str]:
     except MovieRecError:
         return set()
     return {job.run_id for job in manager.active() if job.run_id}
+
+
+# --- search studies ---------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _storage(root: str) -> RDBStorage:
+    from movierec.tuning.study import default_storage, open_storage
+
+    return open_storage(default_storage(root))
+
+
+def storage() -> RDBStorage:
+    """The runs folder's study storage (SQLite), opened once and shared: the studies the Tune
+    page starts, and those started from the command line with the default storage."""
+    return _storage(str(store().root))
+
+
+@st.cache_resource(show_spinner=False)
+def _study_jobs(root: str, data: str, cache: str) -> StudyJobs:
+    from movierec.tuning.jobs import StudyJobs
+
+    return StudyJobs(root, data, cache)
+
+
+def study_jobs() -> StudyJobs:
+    """The studies this server runs in the background, shared by every session."""
+    return _study_jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))

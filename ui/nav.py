@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 PAGES = {
     "data": ("pages/data.py", "Data", ":material/database:"),
     "train": ("pages/train.py", "Train", ":material/model_training:"),
+    "tune": ("pages/tune.py", "Tune", ":material/tune:"),
     "curves": ("pages/curves.py", "Learning curves", ":material/show_chart:"),
     "explore": ("pages/explore.py", "Explore", ":material/scatter_plot:"),
     "recommend": ("pages/recommend.py", "Recommend", ":material/recommend:"),

@@ -31,6 +31,7 @@ COMPARE_RUN = "compare_run"    # a second run whose suggestions Recommend shows 
 SKIPPED = "skipped"            # {dataset: [movie_id]} shown on the strip and not seen
 STRIP = "strip"                # {run_id: [movie_id]} the strip Recommend shows now
 FORM_GENERATION = "train_form_generation"   # bumped when a preset refills the Train form
+STUDY = "study"                # the study the Tune page shows
 
 # The Data page's settings: a key per DataConfig field (a holdout file is the command line's).
 DATA_KEYS = {f.name: f.name for f in dataclasses.fields(DataConfig) if f.name != "holdout"}

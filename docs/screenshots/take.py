@@ -9,7 +9,8 @@ It opens every page as a newcomer would: the Data page, the Train page, the Lear
 all runs, Explore on the run it opens with (The Matrix searched), Recommend with a sci-fi
 fan's ratings imported (The Matrix, The Empire Strikes Back, Aliens, Terminator 2 and Blade
 Runner at 5 stars, Titanic at 1) and a second run beside the first, and a fresh Recommend page
-where a newcomer rates five movies of the strip (``--only`` takes some of these).
+where a newcomer rates five movies of the strip, and the Tune page on the newest study
+(``--only`` takes some of these).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--url", default="http://localhost:8501")
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
     parser.add_argument("--compare", help="run id to put beside the first on Recommend")
-    parser.add_argument("--only", default="data,train,curves,explore,recommend,onboarding",
+    parser.add_argument("--only", default="data,train,curves,explore,recommend,onboarding,tune",
                         help="which screenshots to take (default: all)")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -58,6 +59,8 @@ def main() -> None:
             explore(tab, args.url, out)
         if "recommend" in only:
             recommend(tab, args.url, out, Path(tmp), args.compare)
+        if "tune" in only:
+            shoot("tune", "Tune", "7-tune.png", "click a column to sort")
         if "onboarding" in only:
             fresh = browser.new_page(viewport={"width": 1400, "height": 2400})
             onboarding(fresh, args.url, out)

@@ -32,9 +32,9 @@ def add_parser(sub, common) -> None:
     from movierec.presets import PRESETS
 
     p = sub.add_parser("train", parents=[common], help="train a model and save it as a run")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="start from a recipe (notebook: the seed notebook's replay); other "
-                        "options override it")
+    p.add_argument("--preset", metavar="NAME",
+                   help=f"start from a recipe: {', '.join(sorted(PRESETS))}, or one saved in "
+                        "the runs folder (from the Tune page); other options override it")
     add_data_options(p)
     p.add_argument("--no-ranking-eval", action="store_true",
                    help="skip HR@10/NDCG@10 after each epoch")
@@ -53,6 +53,8 @@ def add_parser(sub, common) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue this run for --epochs more "
                                                    "epochs (default: its own count)")
     p.add_argument("--no-save", action="store_true", help="do not save the run")
+    p.add_argument("--name", help="a name for the run, shown in place of its id on the pages "
+                                  "(`runs rename` changes it)")
 
 
 def add_data_options(p) -> None:
@@ -107,7 +109,8 @@ def recipe_from_args(args) -> Recipe:
     (the same function the dashboard's Train page calls with its form)."""
     data = {f: getattr(args, f) for f in DATA_FIELDS
             if f != "holdout" and getattr(args, f, None) is not None}
-    base = to_dict(get_preset(args.preset).data) if args.preset else {}
+    runs_dir = option(args, "runs_dir")
+    base = to_dict(get_preset(args.preset, runs_dir).data) if args.preset else {}
     if args.holdout is not None and args.split is None:
         data["split"] = "ncf"
     if data.get("split", base.get("split")) == "ncf":
@@ -119,7 +122,8 @@ def recipe_from_args(args) -> Recipe:
     if getattr(args, "no_ranking_eval", False):
         train["ranking_eval"] = False
     return make_recipe(args.preset, model=args.model, data=data,
-                       model_settings=parse_sets(getattr(args, "set", [])), train=train)
+                       model_settings=parse_sets(getattr(args, "set", [])), train=train,
+                       runs_dir=runs_dir)
 
 
 def _holdout_path(args, dataset: str) -> str:
@@ -152,6 +156,13 @@ def run(args) -> int:
     from movierec.experiment import continue_training
     from movierec.workflows import start, train
 
+    if args.name is not None:
+        from movierec.runs import MAX_NAME
+
+        if not args.name.strip() or len(args.name) > MAX_NAME:
+            raise ConfigError(f"--name must be 1 to {MAX_NAME} characters")
+        if args.no_save:
+            raise ConfigError("--name names a saved run; drop --no-save")
     runs = store(args)
     if args.resume:
         blocked = [f for f in _NOT_WITH_RESUME
@@ -223,7 +234,10 @@ def run(args) -> int:
         return 0 if result.completed else 130
     for name, reason in result.notes.items():
         say(args, f"{name} quality not measured: {reason}")
+    if args.name is not None and result.run_dir:
+        runs.set_name(trained.run_id, args.name)
     summary = trained.summary()
+    summary["name"] = runs.name(trained.run_id) if result.run_dir else ""
     summary["run_dir"] = str(result.run_dir) if result.run_dir else None
     summary["history"] = trained.history
     summary["completed"] = result.completed

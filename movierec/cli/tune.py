@@ -19,9 +19,10 @@ def add_parser(sub, common) -> None:
 
     p = sub.add_parser("tune", parents=[common],
                        help="search a model's hyperparameters (Optuna) and test the best once")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="start from this recipe (its data settings and the settings not "
-                        "searched); other options override it")
+    p.add_argument("--preset", metavar="NAME",
+                   help=f"start from this recipe ({', '.join(sorted(PRESETS))}, or a saved "
+                        "one): its data settings and the settings not searched; other options "
+                        "override it")
     add_data_options(p)
     p.add_argument("--objective", required=True, choices=list(OBJECTIVES),
                    help="; ".join(f"{o.name}: {o.summary}" for o in OBJECTIVES.values()))

@@ -36,8 +36,8 @@ class MFConfig:
     # What a study draws from (movierec.tuning): the factors' size and penalty and the Adam
     # schedule. The epochs stay the model's, so that the pruner compares trials epoch by epoch.
     SEARCH_SPACE: typing.ClassVar[dict] = {
-        "dim": Range(16, 256, log=True, integer=True), "reg": Range(0.005, 0.3, log=True),
-        "lr": Range(1e-3, 2e-2, log=True), "lr_decay": Range(0.8, 1.0)}
+        "dim": Range(32, 512, log=True, integer=True), "reg": Range(0.005, 0.2, log=True),
+        "lr": Range(5e-4, 1e-2, log=True), "lr_decay": Range(0.8, 1.0)}
 
     HASHED_WHEN_SET: typing.ClassVar[tuple[str, ...]] = ("sparse",)
 

@@ -497,28 +497,29 @@ def importances(study: optuna.Study) -> dict[str, float]:
 
 def normalised_params(frame: pd.DataFrame, space: dict[str, Param]) -> pd.DataFrame:
     """The trials' parameters on a common 0..1 scale (log ranges on a log scale, choices by
-    position), long form for a parallel-coordinates chart: ``trial``, ``state``, ``value``,
-    ``param``, ``position``, ``shown`` (the value as text)."""
-    rows = []
-    for record in frame.to_dict("records"):
-        for key, param in space.items():
-            value = record.get(f"param {key}")
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            if isinstance(param, Choice):
-                where = list(param.values).index(value) if value in param.values else 0
-                position = where / max(len(param.values) - 1, 1)
-                shown = str(value)
-            else:
-                low, high, v = float(param.low), float(param.high), float(value)
-                if param.log:
-                    low, high, v = np.log(low), np.log(high), np.log(max(v, 1e-300))
-                position = float(np.clip((v - low) / (high - low), 0, 1))
-                shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-            rows.append({"trial": record["trial"], "state": record["state"],
-                         "value": record["value"], "param": key, "position": position,
-                         "shown": shown})
-    return pd.DataFrame(rows, columns=["trial", "state", "value", "param", "position", "shown"])
+    position) for a parallel-coordinates chart: ``trial``, ``state``, ``value`` and one column
+    per parameter (blank where a trial did not draw it)."""
+    out = frame[["trial", "state", "value"]].copy() if len(frame) else \
+        pd.DataFrame(columns=["trial", "state", "value"])
+    for key, param in space.items():
+        column = frame.get(f"param {key}")
+        if column is None:
+            out[key] = np.nan
+            continue
+        out[key] = [_position(param, v) for v in column]
+    return out
+
+
+def _position(param: Param, value) -> float:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    if isinstance(param, Choice):
+        where = list(param.values).index(value) if value in param.values else 0
+        return where / max(len(param.values) - 1, 1)
+    low, high, v = float(param.low), float(param.high), float(value)
+    if param.log:
+        low, high, v = math.log(low), math.log(high), math.log(max(v, 1e-300))
+    return float(np.clip((v - low) / (high - low), 0, 1))
 
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
