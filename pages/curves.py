@@ -1,6 +1,8 @@
 """Learning curves page: loss, RMSE and accuracy per epoch for one run or several overlaid,
 final metrics, and the history as CSV."""
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -56,7 +58,8 @@ colours = charts.run_colours(labels_in_order)
 if len(labels_in_order) > 1:
     # One legend for every chart below (each chart colours a run alike).
     st.markdown("  \n".join(
-        f'<span style="color:{colours[name]}; font-size:1.2em">&#9644;</span> {name}'
+        f'<span style="display:inline-block; width:2em; height:0.3em; margin-right:0.5em; '
+        f'vertical-align:middle; background:{colours[name]}"></span>{html.escape(name)}'
         for name in labels_in_order) + "  \n<small>dashed: training; solid: "
         "validation</small>", unsafe_allow_html=True)
 shown = [m for m in charts.METRICS if (frame["metric"] == m).any()]
@@ -72,6 +75,8 @@ if len(finals) > 1:
     st.subheader("Settings that differ")
     differ = compare.differing(finals)
     differ.insert(0, "label", [label[r] for r in differ["run"]])
+    # as the labels write them; blank: a setting that run's model does not have
+    differ = differ.astype(object).map(compare.shown_value)
     if differ.shape[1] > 2:
         st.dataframe(differ, hide_index=True, width="stretch")
     else:

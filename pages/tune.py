@@ -132,11 +132,9 @@ with st.expander("New study", expanded=not storage.get_all_studies()):
             # Checked here first, so that a mistake is said on the page at once.
             plan = studies.StudyPlan(base, OBJECTIVES[objective],
                                      studies.resolve_space(base, space), name.strip(), pruner)
-            if name.strip() in {s.study_name for s in storage.get_all_studies()}:
-                studies.open_study(plan, storage)      # refuses another model or data
-                first = len(studies.load_study(name.strip(), storage).trials)
-            else:
-                first = 0
+            # Created (or checked: another model or data is refused) here, so that the study
+            # is listed at once, before its process has loaded the data.
+            first = len(studies.open_study(plan, storage).trials)
             argv = ["--model", model, *(["--preset", preset] if preset else []), *data_flags,
                     "--objective", objective, "--pruner", pruner,
                     *[x for item in space for x in ("--space", item)],
@@ -158,7 +156,7 @@ names = [s["study"] for s in reversed(listed)]
 current = state.get(state.STUDY)
 chosen = st.selectbox("Study", names, index=names.index(current) if current in names else 0,
                       key="tune_study", format_func=lambda n: next(
-                          f"{n} · {s['model']} on {s['objective']} · {s['n_trials']} trials"
+                          f"{n} · {s['model']} on {s['objective']}"
                           for s in listed if s["study"] == n))
 state.put(state.STUDY, chosen)
 

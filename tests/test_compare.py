@@ -23,6 +23,9 @@ def test_labels_name_the_model_and_what_sets_each_run_apart():
     assert found == {"mf-ml-1m-20261128-231919-628d": "mf · dim 64, lr 0.003",
                      "mf-ml-1m-20261128-232000-aaaa": "mf · dim 128, lr 0.003",
                      "mf-ml-1m-20261128-232100-bbbb": "mf · dim 128, lr 0.01"}
+    # set apart from the runs of its own model; the only run of a model is its model
+    mixed = labels([*runs[:2], _summary("s-1", model="seednet", epochs=5)])
+    assert list(mixed.values()) == ["mf · dim 64", "mf · dim 128", "seednet"]
     table = differing(runs)
     assert list(table.columns) == ["run", "dim", "lr"]
     assert table["dim"].tolist() == [64, 128, 128]
@@ -35,10 +38,12 @@ def test_a_given_name_wins_and_clashing_labels_get_the_end_of_the_id():
     assert found["b-0003"] == "my autorec"
     assert found["a-0001"] == "mf · ml-1m 11-28 23:19 (0001)"
     assert found["a-0002"] == "mf · ml-1m 11-28 23:19 (0002)"
+    other_data = labels([_summary("a-1"), _summary("b-2", model="autorec", dataset="demo")])
+    assert other_data == {"a-1": "mf · dataset ml-1m", "b-2": "autorec · dataset demo"}
 
 
-def test_one_run_is_labelled_by_model_dataset_and_time():
-    assert labels([_summary("mf-1")]) == {"mf-1": "mf · ml-1m 11-28 23:19"}
+def test_one_run_is_labelled_by_its_model():
+    assert labels([_summary("mf-1")]) == {"mf-1": "mf"}
     assert list(differing([_summary("mf-1")]).columns) == ["run"]
 
 

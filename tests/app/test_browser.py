@@ -429,3 +429,39 @@ def _newcomer_journey(url: str, request) -> None:
         no_exception(tab)
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / "browser-onboarding.png"), full_page=True)
+
+
+def test_a_six_trial_study_on_the_tune_page_draws_its_charts(page):
+    """A study started on the Tune page runs in the background; its history, parallel
+    coordinates and importance charts and its trials table come as the trials finish."""
+    tab = page
+    tab.get_by_role("heading", name="Data", exact=True).wait_for()
+    settle(tab)
+    tab.get_by_role("button", name="Use the synthetic demo set").click()
+    tab.get_by_text("Synthetic data.").wait_for()
+    settle(tab)
+    go(tab, "Tune")
+    tab.locator("[data-testid=stSelectbox]").filter(has_text="Model").locator("input").click()
+    tab.get_by_role("option", name="mf · Biased matrix factorisation").click()
+    settle(tab)
+    trials = tab.get_by_label("Trials", exact=True)
+    trials.fill("6")
+    trials.press("Tab")
+    settle(tab)
+    tab.get_by_role("button", name="Start the study").click()
+    tab.get_by_text("trial 1 of 6").or_(tab.get_by_text("was retrained")).first.wait_for(
+        timeout=60_000)
+    # Done when the best setting has been retrained and tested.
+    tab.get_by_text("was retrained on the whole training part").wait_for(timeout=240_000)
+    settle(tab)
+    no_exception(tab)
+    charts = tab.locator("[data-testid=stVegaLiteChart]")
+    assert charts.count() == 3, charts.count()
+    for chart in range(3):
+        # each chart drew marks (an empty chart has none)
+        assert charts.nth(chart).locator("path, circle, rect").count() > 3
+    assert tab.get_by_text("Optimisation history").count() + \
+        tab.locator("svg text", has_text="Optimisation history").count() >= 1
+    assert tab.get_by_role("button", name="Train the best").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / "browser-tune.png"), full_page=True)
