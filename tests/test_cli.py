@@ -99,6 +99,7 @@ def test_datasets_and_models_lists(capsys, tmp_path):
     assert rows["demo"]["synthetic"]
     models = {m["name"]: m for m in run_json(capsys, "models")}
     assert models["seednet"]["hyperparameters"]["dropout"] == 0.5 and "mf" in models
+    assert models["mf"]["search_space"]["dim"] == "32:512:log:int"
 
 
 def test_download_command_through_a_local_server(server, tmp_path):

@@ -58,6 +58,12 @@ def test_every_model_declares_a_space_its_settings_accept_at_both_ends(name):
             studies.trial_recipe(recipe, {key: end})      # raises if the model refuses it
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_what_models_prints_of_a_space_is_what_space_takes_back(name):
+    for key, param in studies.model_space(name).items():
+        assert parse_param(f"{key}={param.text()}") == (key, param)
+
+
 def test_a_space_entry_the_model_refuses_names_the_setting_and_the_rule():
     recipe = make_recipe(model="mf", data={"dataset": "demo"})
     with pytest.raises(ConfigError, match="--space dim=0:8:int: dim must be 1..4096"):
@@ -326,3 +332,36 @@ def test_two_processes_on_one_sqlite_study_add_up_without_duplicates(tmp_path):
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT number) FROM trials").fetchone()
     assert rows == (7, 7)
+
+
+def test_a_background_study_runs_niced_and_stops_keeping_its_finished_trials(tmp_path):
+    import os
+    import time
+
+    from movierec.tuning.jobs import StudyJobs
+
+    runs = tmp_path / "runs"
+    jobs = StudyJobs(runs, nice=5)
+    job = jobs.start("background", ["--dataset", "demo", "--model", "mf", "--objective",
+                                    "rmse", *FAST_MF], trials=500)
+    storage = studies.open_storage(studies.default_storage(runs))
+    deadline = time.time() + 240
+    finished = []
+    while time.time() < deadline and len(finished) < 2:
+        time.sleep(0.5)
+        if "background" in {s.study_name for s in storage.get_all_studies()}:
+            finished = studies.load_study("background", storage).get_trials(
+                states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
+    assert len(finished) >= 2, job.snapshot()
+    if os.path.exists(f"/proc/{job.process.pid}/stat"):
+        niceness = int(open(f"/proc/{job.process.pid}/stat").read().split()[18])
+        assert niceness >= 5
+    job.stop()
+    job.process.wait(60)
+    snap = job.snapshot()
+    assert snap["status"] == "stopped" and snap["result"]["stopped"] is True
+    assert snap["result"]["best_run_id"] is None        # a stopped study is not tested
+    study = studies.load_study("background", storage)
+    assert studies.counts(study)["n_running"] == 0
+    assert 2 <= len(study.trials) < 500
+    jobs.close()

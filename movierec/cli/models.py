@@ -1,4 +1,5 @@
-"""``models``: the registry's models and their hyperparameters."""
+"""``models``: the registry's models, their hyperparameters and the search space each declares
+for ``tune``."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ def run(args) -> int:
     doc, lines = [], []
     for spec in MODELS.values():
         params = {f.name: f.default for f in dataclasses.fields(spec.config_cls)}
+        space = {k: p.text() for k, p in getattr(spec.config_cls, "SEARCH_SPACE", {}).items()}
         doc.append({"name": spec.name, "title": spec.title, "summary": spec.summary,
                     "paper": spec.paper, "hyperparameters": params,
-                    "train_defaults": to_dict(spec.train_defaults)})
+                    "train_defaults": to_dict(spec.train_defaults), "search_space": space})
         lines.append(f"{spec.name}: {spec.title}\n  {spec.summary}\n  hyperparameters: "
-                     + ", ".join(f"{k}={v}" for k, v in params.items()))
+                     + ", ".join(f"{k}={v}" for k, v in params.items())
+                     + "\n  tune searches: " + ", ".join(f"{k}={v}" for k, v in space.items()))
     emit(args, doc, "\n".join(lines))
     return 0

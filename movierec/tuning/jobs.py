@@ -9,6 +9,7 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,11 +113,12 @@ class StudyJobs:
                        "--study", study, "--trials", str(trials), "--json", "--quiet"]
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(
                 [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-            nice = self.nice
+            # Niced by nice(1): a preexec_fn is unsafe in a server's threads.
+            if self.nice and shutil.which("nice"):
+                command = ["nice", "-n", str(self.nice), *command]
             with open(out, "w") as stdout, open(err, "w") as stderr:
-                process = subprocess.Popen(
-                    command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
-                    cwd=ROOT, preexec_fn=(lambda: os.nice(nice)) if nice else None)
+                process = subprocess.Popen(command, stdout=stdout, stderr=stderr,
+                                           stdin=subprocess.DEVNULL, env=env, cwd=ROOT)
             job = StudyJob(study, trials, command, process, out, err, first_trial)
             self._jobs[study] = job
             return job
