@@ -3,6 +3,7 @@ and those people saved (from a search study, on the Tune page) in the runs folde
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -144,20 +145,22 @@ def save_preset(preset: Preset, runs_dir=None) -> None:
                           f"'-', starting with a letter or digit; got {preset.name!r}")
     if preset.name in PRESETS:
         raise ConfigError(f"{preset.name!r} is a built-in preset; choose another name")
-    saved = saved_presets(runs_dir)
-    saved[preset.name] = preset
     folder = paths.runs_dir(runs_dir)
-    entries = [{"name": p.name, "description": p.description, "data": to_dict(p.data),
-                "model": p.model, "train": to_dict(p.train),
-                "model_settings": [[k, list(v) if isinstance(v, tuple) else v]
-                                   for k, v in p.model_settings],
-                "extra_epochs": p.extra_epochs} for p in saved.values()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-presets-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entries, fh, indent=1)
-        os.replace(tmp, folder / SAVED_FILE)
+        with open(folder / f"{SAVED_FILE}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)      # two sessions saving at once keep both
+            saved = saved_presets(runs_dir)
+            saved[preset.name] = preset
+            entries = [{"name": p.name, "description": p.description, "data": to_dict(p.data),
+                        "model": p.model, "train": to_dict(p.train),
+                        "model_settings": [[k, list(v) if isinstance(v, tuple) else v]
+                                           for k, v in p.model_settings],
+                        "extra_epochs": p.extra_epochs} for p in saved.values()]
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-presets-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(entries, fh, indent=1)
+            os.replace(tmp, folder / SAVED_FILE)
     except OSError as exc:
         raise ConfigError(f"cannot save the preset in {folder}: {exc.strerror or exc}") \
             from None

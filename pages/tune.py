@@ -131,12 +131,13 @@ with st.expander("New study", expanded=not storage.get_all_studies()):
             space = _space_args(space_table)
             # Checked here first, so that a mistake is said on the page at once.
             plan = studies.StudyPlan(base, OBJECTIVES[objective],
-                                     studies.resolve_space(base, space), name.strip(), pruner)
+                                     studies.resolve_space(base, space, only=True),
+                                     name.strip(), pruner)
             # Created (or checked: another model or data is refused) here, so that the study
             # is listed at once, before its process has loaded the data.
             first = len(studies.open_study(plan, storage).trials)
             argv = ["--model", model, *(["--preset", preset] if preset else []), *data_flags,
-                    "--objective", objective, "--pruner", pruner,
+                    "--objective", objective, "--pruner", pruner, "--space-only",
                     *[x for item in space for x in ("--space", item)],
                     *(["--timeout", str(minutes * 60)] if minutes else [])]
             runner.start(plan.name, argv, int(trials), first)
@@ -189,7 +190,7 @@ def _show_study(name: str) -> None:
     elif snap and snap["status"] == "stopped":
         st.warning("The study was stopped; its finished trials are kept (start it again to "
                    "go on).")
-    objective = OBJECTIVES[study.user_attrs["objective"]]
+    objective = OBJECTIVES[studies.study_info(study)["objective"]]
     trials = studies.trials_frame(study)
     found = studies.counts(study)
     m = st.columns(4)
@@ -206,21 +207,23 @@ def _show_study(name: str) -> None:
         return
     test = study.user_attrs.get("test")
     if best is not None and test and test.get("trial") == best.number:
+        score = "not measurable" if test.get("value") is None else f"**{test['value']:.4f}**"
         st.success(f"The best setting (trial {best.number}) was retrained on the whole "
                    f"training part as run **{test['run_id']}**: held-out {objective.name} "
-                   f"**{test['value']:.4f}** (validation {best.value:.4f}).")
+                   f"{score} (validation {best.value:.4f}).")
     elif best is not None:
-        st.caption("The best setting has not been retrained and tested yet (the study does it "
-                   "when it finishes; \"Train the best\" below does it too).")
+        st.caption("The best setting has not been retrained and tested yet: a study does it "
+                   "when it finishes (`python -m movierec tune --study NAME --trials 0` does it "
+                   "for a study stopped early).")
     space = studies.study_space(study)
     left, right = st.columns(2)
     left.altair_chart(charts.optimisation_history(trials, objective.title), width="stretch")
-    wide = studies.normalised_params(trials, space)
-    params = [k for k in space if wide[k].notna().any()]
+    wide = studies.normalised_params(trials, studies.drawn_ranges(study))
+    params = [k for k in studies.drawn_ranges(study) if wide[k].notna().any()]
     right.altair_chart(charts.parallel_coordinates(wide, params, objective.title,
                                                    objective.direction), width="stretch")
     right.caption("Ranges: " + "; ".join(f"{k} {p.text()}" for k, p in space.items()))
-    shares = studies.importances(study)
+    shares = cache.importances(name, found["n_complete"])
     if shares:
         left.altair_chart(charts.importance_chart(shares), width="stretch")
     else:
@@ -235,7 +238,7 @@ def _show_study(name: str) -> None:
 
 
 def _best_actions(study, best, objective) -> None:
-    recipe = studies.trial_recipe(studies.study_recipe(study), best.params)
+    recipe = studies.best_recipe(study)
     st.markdown(f"**The best setting** (trial {best.number}): " + ", ".join(
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in best.params.items()))
     a1, a2 = st.columns(2)
@@ -246,7 +249,8 @@ def _best_actions(study, best, objective) -> None:
             st.error(str(exc))
         else:
             state.put(state.JOB_KEY, job.key)
-            st.success("Training the best setting on the whole training part: follow it on "
+            st.success("Training the best setting on the whole training part as a run for "
+                       "the other pages (the study's own test is not changed): follow it on "
                        "the Train page.")
             nav.link("train", "Follow it on the Train page")
     with a2.form("tune_preset_form", border=False):

@@ -163,8 +163,10 @@ def test_a_study_tests_its_best_once_on_the_held_out_ratings(demo, tmp_path):
     assert run.model_config.dim == best.params["dim"]
     assert run.train_config.lr == pytest.approx(best.params["lr"])
     # the retrained best trains on the whole training part; the trials on less of it
-    assert run.n_train > max(t.user_attrs["epochs"] for t in study.trials) and \
-        run.n_train == len(make_split(demo, recipe.data).train)
+    assert run.n_train == len(make_split(demo, recipe.data).train)
+    assert {t.user_attrs["n_train"] for t in study.trials} == \
+        {len(tuning_split(make_split(demo, recipe.data), recipe.data).train)}
+    assert max(t.user_attrs["n_train"] for t in study.trials) < run.n_train
     assert store.name(run.run_id) == "best of mf-demo"
     # resumed: more trials join the same study; an unchanged best is not tested again
     again = studies.run_study(plan, demo, storage, trials=0, store=store)
@@ -365,3 +367,61 @@ def test_a_background_study_runs_niced_and_stops_keeping_its_finished_trials(tmp
     assert studies.counts(study)["n_running"] == 0
     assert 2 <= len(study.trials) < 500
     jobs.close()
+
+
+def test_a_diverging_trial_fails_alone_and_a_study_of_only_failures_says_why(demo, tmp_path,
+                                                                             monkeypatch):
+    from movierec.errors import TrainingDiverged
+
+    real = studies._train_trial
+
+    def diverging(plan, recipe, *args):
+        if recipe.train.lr > 1:
+            raise TrainingDiverged("the training loss became nan in epoch 1; lower the "
+                                   "learning rate")
+        return real(plan, recipe, *args)
+
+    monkeypatch.setattr(studies, "_train_trial", diverging)
+    recipe = make_recipe(model="mf", data={"dataset": "demo"}, train={"epochs": 3})
+    storage = _storage(tmp_path)
+    plan = _plan(recipe, "rmse", "wild", ["lr=8:10", "dim=4:8:int"])
+    with pytest.raises(ConfigError, match="no trial of study 'wild' finished; the last failed "
+                                          "with: the training loss became nan"):
+        studies.run_study(plan, demo, storage, trials=2, store=RunStore(tmp_path / "runs"))
+    failed = studies.load_study("wild", storage).trials
+    assert [t.state for t in failed] == [optuna.trial.TrialState.FAIL] * 2
+    assert all("lower the learning rate" in t.user_attrs["error"] for t in failed)
+    # a sane trial after them completes, and the study goes on from there
+    sane = _plan(recipe, "rmse", "wild", ["lr=0.01:0.02", "dim=4:8:int"])
+    result = studies.run_study(sane, demo, storage, trials=1, test=False)
+    assert studies.counts(result.study) == {"n_trials": 3, "n_complete": 1, "n_pruned": 0,
+                                            "n_failed": 2, "n_running": 0}
+    frame = studies.trials_frame(result.study)
+    assert frame["error"].iloc[0].startswith("the training loss became")
+
+
+def test_fixed_settings_leave_the_space_and_space_only_searches_just_the_entries():
+    recipe = make_recipe(model="mf", data={"dataset": "demo"}, model_settings={"dim": 24})
+    assert set(studies.resolve_space(recipe, fixed=["dim"])) == {"reg", "lr", "lr_decay"}
+    assert set(studies.resolve_space(recipe, ["reg=0.01:0.1:log"], only=True)) == {"reg"}
+    with pytest.raises(ConfigError, match="dim is also held fixed"):
+        studies.resolve_space(recipe, ["dim=8:16:int"], fixed=["dim"])
+    with pytest.raises(ConfigError, match="dim takes whole numbers; add :int"):
+        studies.resolve_space(recipe, ["dim=8:16"])
+
+
+def test_a_study_refuses_other_fixed_settings_and_another_kind_of_range(demo, tmp_path):
+    storage = _storage(tmp_path)
+    mf = make_recipe(model="mf", data={"dataset": "demo"}, train={"epochs": 2})
+    studies.run_study(_plan(mf, "rmse", "s", ["dim=4:8:int"]), demo, storage, trials=1,
+                      test=False)
+    longer = make_recipe(model="mf", data={"dataset": "demo"}, train={"epochs": 3})
+    with pytest.raises(ConfigError, match="held epochs at other values"):
+        studies.open_study(_plan(longer, "rmse", "s", ["dim=4:8:int"]), storage)
+    with pytest.raises(ConfigError, match="drew dim from 4:8:int; a study may move a range's "
+                                          "ends but not its kind, scale or choices"):
+        studies.open_study(_plan(mf, "rmse", "s", ["dim=4:8:log:int"]), storage)
+    moved = studies.open_study(_plan(mf, "rmse", "s", ["dim=4:12:int"]), storage)
+    assert studies.study_space(moved)["dim"] == Range(4, 12, integer=True)
+    with pytest.raises(ConfigError, match="no study 'missing'"):
+        studies.open_study(_plan(mf, "rmse", "missing"), storage, create=False)

@@ -270,3 +270,16 @@ def _study_jobs(root: str, data: str, cache: str) -> StudyJobs:
 def study_jobs() -> StudyJobs:
     """The studies this server runs in the background, shared by every session."""
     return _study_jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _importances(root: str, name: str, n_complete: int) -> dict[str, float]:
+    from movierec.tuning.study import importances, load_study
+
+    return importances(load_study(name, _storage(root)))
+
+
+def importances(name: str, n_complete: int) -> dict[str, float]:
+    """Study ``name``'s parameter importances, worked out once per number of finished trials
+    (the page redraws every two seconds while a study runs)."""
+    return _importances(str(store().root), name, n_complete)

@@ -42,12 +42,15 @@ def add_parser(sub, common) -> None:
                    metavar="KEY=LOW:HIGH[:log|:int] | KEY=A,B,C",
                    help="search this setting over this range or these values instead of the "
                         "model's own (see `models`); repeatable")
+    p.add_argument("--space-only", action="store_true",
+                   help="search only the --space settings; the others keep their values")
     p.add_argument("--pruner", choices=PRUNERS, default="median",
                    help="stop poor trials early by their per-epoch scores (default median)")
     p.add_argument("--epochs", type=int, help="epochs of every trial (default: the model's)")
     p.add_argument("--device", help="auto (default), cpu or cuda")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="a model hyperparameter held fixed, e.g. --set dim=128")
+                   help="a model hyperparameter held fixed (left out of the search), e.g. "
+                        "--set dim=128")
     p.add_argument("--no-test", action="store_true",
                    help="do not retrain and test the best setting (when several processes "
                         "share a study, let one of them test it at the end)")
@@ -71,7 +74,11 @@ def run(args) -> int:
         raise ConfigError(f"--timeout must be a number of seconds above 0, got {args.timeout:g}")
     objective = get_objective(args.objective)
     recipe = recipe_from_args(args)
-    plan = StudyPlan(recipe, objective, resolve_space(recipe, args.space),
+    from movierec.cli.train import parse_sets
+
+    fixed = [*parse_sets(args.set), *(["epochs"] if args.epochs is not None else [])]
+    plan = StudyPlan(recipe, objective,
+                     resolve_space(recipe, args.space, fixed, only=args.space_only),
                      args.study or default_study_name(recipe, objective.name), args.pruner)
     url = args.storage or default_storage(option(args, "runs_dir"))
     storage = open_storage(url)

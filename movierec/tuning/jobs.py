@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -86,9 +87,13 @@ class StudyJobs:
     """
 
     def __init__(self, runs_dir, data_dir=None, cache_dir=None, nice: int = 10) -> None:
-        self.runs_dir, self.data_dir, self.cache_dir = runs_dir, data_dir, cache_dir
+        # Absolute: the processes run in the repository's folder.
+        self.runs_dir, self.data_dir, self.cache_dir = (
+            None if folder is None else Path(folder).expanduser().resolve()
+            for folder in (runs_dir, data_dir, cache_dir))
         self.nice = nice
         self._jobs: dict[str, StudyJob] = {}
+        self._started = itertools.count()     # each process's own log files
         self._lock = threading.Lock()
         self._logs = Path(tempfile.mkdtemp(prefix="movierec-studies-"))
         atexit.register(self.close)
@@ -104,7 +109,7 @@ class StudyJobs:
             running = self._jobs.get(study)
             if running is not None and running.process.poll() is None:
                 raise ConfigError(f"study {study!r} is already running")
-            n = len(self._jobs)
+            n = next(self._started)
             out, err = self._logs / f"{n}.json", self._logs / f"{n}.log"
             locations = [*(["--data-dir", str(self.data_dir)] if self.data_dir else []),
                          *(["--cache-dir", str(self.cache_dir)] if self.cache_dir else []),

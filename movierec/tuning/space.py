@@ -46,6 +46,14 @@ class Range:
     def ends(self) -> tuple:
         return (int(self.low), int(self.high)) if self.integer else (self.low, self.high)
 
+    def distribution(self):
+        """Optuna's distribution of this range."""
+        from optuna.distributions import FloatDistribution, IntDistribution
+
+        if self.integer:
+            return IntDistribution(int(self.low), int(self.high), log=self.log)
+        return FloatDistribution(float(self.low), float(self.high), log=self.log)
+
     def text(self) -> str:
         """As ``--space`` takes it: ``LOW:HIGH[:log][:int]``."""
         flags = (":log" if self.log else "") + (":int" if self.integer else "")
@@ -71,6 +79,11 @@ class Choice:
 
     def suggest(self, trial, name: str):
         return trial.suggest_categorical(name, list(self.values))
+
+    def distribution(self):
+        from optuna.distributions import CategoricalDistribution
+
+        return CategoricalDistribution(list(self.values))
 
     def text(self) -> str:
         return ",".join(_number(v) if isinstance(v, float) else str(v).replace(",", "+")

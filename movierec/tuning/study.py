@@ -6,6 +6,8 @@ where they stopped. The best setting is retrained on the whole training part and
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
@@ -40,7 +42,9 @@ GRACE_SECONDS = 120
 # Tries at opening a storage whose tables another process is creating at the same moment.
 SCHEMA_TRIES = 5
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+# Trials that fail are told by the caller (and kept with the trial), not by Optuna's log with
+# a traceback.
+optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 class Stopped(Exception):
@@ -115,25 +119,40 @@ def model_space(model: str) -> dict[str, Param]:
     return dict(getattr(get_model_spec(model).config_cls, "SEARCH_SPACE", {}))
 
 
-def resolve_space(recipe: Recipe, overrides: Sequence[str] = ()) -> dict[str, Param]:
-    """The model's space with ``--space`` entries over it, each end checked against the
+def resolve_space(recipe: Recipe, overrides: Sequence[str] = (), fixed: Sequence[str] = (),
+                  only: bool = False) -> dict[str, Param]:
+    """The model's space with ``--space`` entries over it (or, with ``only``, the entries
+    alone), less the ``fixed`` settings (``--set``, ``--epochs``), each end checked against the
     settings' own rules (so that no trial is drawn that the model would refuse).
 
     Raises:
-        ConfigError: a malformed entry, an unknown setting, an end the setting refuses, or an
+        ConfigError: a malformed entry, an unknown setting, a setting both fixed and searched,
+            a fractional range of a whole-number setting, an end the setting refuses, or an
             empty space.
     """
-    space = model_space(recipe.model)
+    import typing
+
+    space = {} if only else {k: p for k, p in model_space(recipe.model).items()
+                             if k not in fixed}
     for item in overrides:
         key, param = parse_param(item)
+        if key in fixed:
+            raise ConfigError(f"--space {key}: {key} is also held fixed (--set or --epochs); "
+                              "give one or the other")
         space[key] = param
     if not space:
-        raise ConfigError(f"{recipe.model} declares no search space; give one with --space")
+        raise ConfigError(f"nothing to search: {recipe.model}'s space is empty or held fixed; "
+                          "give one with --space")
+    spec = get_model_spec(recipe.model)
+    hints = {**typing.get_type_hints(spec.config_cls), **typing.get_type_hints(TrainConfig)}
     fields = set(to_dict(recipe.model_config)) | set(TRAIN_FIELDS)
     for key, param in space.items():
         if key not in fields:
             raise ConfigError(f"--space {key}: {recipe.model} has no setting {key!r}; its "
                               f"settings: {', '.join(sorted(fields - {'device', 'seed'}))}")
+        if hints.get(key) is int and isinstance(param, Range) and not param.integer:
+            raise ConfigError(f"--space {key}={param.text()}: {key} takes whole numbers; add "
+                              ":int")
         for end in param.ends:
             try:
                 trial_recipe(recipe, {key: end})
@@ -205,48 +224,106 @@ class StudyPlan:
 def _pruner(plan: StudyPlan) -> optuna.pruners.BasePruner:
     if plan.pruner == "none" or not plan.objective.per_epoch:
         return optuna.pruners.NopPruner()
+    epochs = plan.space.get("epochs")
+    most = int(epochs.ends[-1] if isinstance(epochs, Choice) else epochs.high) if epochs \
+        else plan.recipe.epochs
     if plan.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=plan.recipe.epochs,
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=most,
                                               reduction_factor=3)
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+    # Slow starters (a low learning rate, many factors) often end best: a trial is compared
+    # with the median only after the first third of its epochs.
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=max(2, most // 3))
 
 
-def open_study(plan: StudyPlan, storage: optuna.storages.BaseStorage) -> optuna.Study:
-    """The study ``plan.name`` in ``storage``, created the first time; one that tunes another
-    model or objective, or on other data, is refused."""
+INFO = "movierec"          # the study's user attr that says what it tunes (one JSON text)
+INFO_WAIT_SECONDS = 10     # how long a process waits for another that is creating the study
+
+
+def open_study(plan: StudyPlan, storage: optuna.storages.BaseStorage,
+               create: bool = True) -> optuna.Study:
+    """The study ``plan.name`` in ``storage`` (created the first time when ``create``); one
+    that tunes another model or objective, on other data or with other fixed settings, or
+    that drew a setting from a range of another kind, is refused."""
     sampler = optuna.samplers.TPESampler(n_startup_trials=8, multivariate=True,
                                          constant_liar=True)
     names = {s.study_name for s in storage.get_all_studies()}
-    if plan.name in names:
-        study = optuna.load_study(study_name=plan.name, storage=storage, sampler=sampler,
-                                  pruner=_pruner(plan))
-        _check_same(study, plan)
-        study.set_user_attr("space", to_json(plan.space))
-        return study
+    if plan.name not in names and not create:
+        raise ConfigError(f"no study {plan.name!r} in {shown_url(str(storage.engine.url))} "
+                          "to test; check --study and --storage")
     study = optuna.create_study(study_name=plan.name, storage=storage, sampler=sampler,
                                 pruner=_pruner(plan), direction=plan.objective.direction,
                                 load_if_exists=True)
-    _check_same(study, plan, new=True)
+    if plan.name not in names and INFO not in study.user_attrs:
+        study.set_user_attr(INFO, json.dumps({
+            "model": plan.recipe.model, "objective": plan.objective.name,
+            "recipe": recipe_to_json(plan.recipe), "space": to_json(plan.space),
+            "created": time.time()}))
+    _check_same(study, plan, _wait_for_info(study))
+    study.set_user_attr("space", to_json(plan.space))
     return study
 
 
-def _check_same(study: optuna.Study, plan: StudyPlan, new: bool = False) -> None:
-    attrs = study.user_attrs
-    if new and "model" not in attrs:
-        for key, value in (("model", plan.recipe.model), ("objective", plan.objective.name),
-                           ("recipe", recipe_to_json(plan.recipe)),
-                           ("space", to_json(plan.space)), ("created", time.time())):
-            study.set_user_attr(key, value)
-        return
-    if attrs.get("model") != plan.recipe.model or attrs.get("objective") != plan.objective.name:
-        raise ConfigError(f"study {plan.name!r} tunes {attrs.get('model')} on "
-                          f"{attrs.get('objective')}, not {plan.recipe.model} on "
+def _wait_for_info(study: optuna.Study) -> dict:
+    """The study's movierec attr, waiting a little for a process that is creating it."""
+    deadline = time.monotonic() + INFO_WAIT_SECONDS
+    while True:
+        found = study_info(study)
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise ConfigError(f"study {study.study_name!r} was not made by movierec tune; give "
+                              "another --study")
+        time.sleep(0.2)
+
+
+def study_info(study) -> dict | None:
+    """What a movierec study tunes (``model``, ``objective``, ``recipe``, ``space``,
+    ``created``), or None for a study made otherwise (or being created)."""
+    text = study.user_attrs.get(INFO)
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _check_same(study: optuna.Study, plan: StudyPlan, info: dict) -> None:
+    if info["model"] != plan.recipe.model or info["objective"] != plan.objective.name:
+        raise ConfigError(f"study {plan.name!r} tunes {info['model']} on "
+                          f"{info['objective']}, not {plan.recipe.model} on "
                           f"{plan.objective.name}; give another --study")
-    saved = recipe_from_json(attrs["recipe"])
+    saved = recipe_from_json(info["recipe"])
     if saved.data != plan.recipe.data:
         differ = [k for k, v in to_dict(saved.data).items() if to_dict(plan.recipe.data)[k] != v]
         raise ConfigError(f"study {plan.name!r} was run on other data ({', '.join(differ)} "
                           "differ); its trials would not compare; give another --study")
+    searched = set(from_json(info["space"])) | set(plan.space) | {"device"}
+    fixed_then = {**to_dict(saved.model_config), **to_dict(saved.train)}
+    fixed_now = {**to_dict(plan.recipe.model_config), **to_dict(plan.recipe.train)}
+    differ = sorted(k for k in fixed_then if k not in searched
+                    and fixed_then[k] != fixed_now.get(k))
+    if "epochs" not in searched and saved.plan != plan.recipe.plan and "epochs" not in differ:
+        differ.append("epochs")
+    if differ:
+        raise ConfigError(f"study {plan.name!r} held {', '.join(differ)} at other values; its "
+                          "trials would not compare; give the same settings or another --study")
+    for trial in study.get_trials(deepcopy=False):
+        for key, drawn in trial.distributions.items():
+            if key in plan.space:
+                try:
+                    optuna.distributions.check_distribution_compatibility(
+                        drawn, plan.space[key].distribution())
+                except ValueError:
+                    raise ConfigError(
+                        f"--space {key}={plan.space[key].text()}: study {plan.name!r} drew "
+                        f"{key} from {_drawn_text(drawn)}; a study may move a range's ends but "
+                        "not its kind, scale or choices; give another --study") from None
+
+
+def _drawn_text(drawn) -> str:
+    if isinstance(drawn, optuna.distributions.CategoricalDistribution):
+        return Choice(tuple(drawn.choices)).text()
+    integer = isinstance(drawn, optuna.distributions.IntDistribution)
+    return Range(drawn.low, drawn.high, drawn.log, integer).text()
 
 
 def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
@@ -260,11 +337,38 @@ def load_study(name: str, storage: optuna.storages.BaseStorage) -> optuna.Study:
 
 def study_recipe(study: optuna.Study) -> Recipe:
     """The base recipe a study was created with."""
-    return recipe_from_json(study.user_attrs["recipe"])
+    return recipe_from_json(study_info(study)["recipe"])
+
+
+def best_recipe(study: optuna.Study) -> Recipe:
+    """What the study's best trial trained (its base recipe and its draws), but on the whole
+    training part: what the test retrains, "Train the best" trains and a preset keeps."""
+    best = study.best_trial
+    text = best.user_attrs.get("recipe")
+    return recipe_from_json(text) if text else trial_recipe(study_recipe(study), best.params)
 
 
 def study_space(study: optuna.Study) -> dict[str, Param]:
-    return from_json(study.user_attrs["space"])
+    """The ranges the study searches now (as last opened)."""
+    return from_json(study.user_attrs.get("space") or study_info(study)["space"])
+
+
+def drawn_ranges(study: optuna.Study) -> dict[str, Param]:
+    """Every parameter the trials drew, with the widest range any trial drew it from (the
+    scale the charts place the trials on)."""
+    found: dict[str, Param] = {}
+    for trial in study.get_trials(deepcopy=False):
+        for key, drawn in trial.distributions.items():
+            if isinstance(drawn, optuna.distributions.CategoricalDistribution):
+                found.setdefault(key, Choice(tuple(drawn.choices)))
+                continue
+            integer = isinstance(drawn, optuna.distributions.IntDistribution)
+            old = found.get(key)
+            low, high = (drawn.low, drawn.high) if not isinstance(old, Range) else \
+                (min(old.low, drawn.low), max(old.high, drawn.high))
+            if low < high:
+                found[key] = Range(low, high, drawn.log, integer)
+    return found
 
 
 def process_tag() -> str:
@@ -313,7 +417,7 @@ def run_study(plan: StudyPlan, dataset: Dataset, storage: optuna.storages.BaseSt
     Raises:
         ConfigError: no trial of the study has finished and this process's all failed.
     """
-    study = open_study(plan, storage)
+    study = open_study(plan, storage, create=trials is None or trials > 0)
     result = Tuned(study, plan.objective)
     begun = time.perf_counter()
     outer = make_split(dataset, plan.recipe.data)
@@ -327,8 +431,10 @@ def run_study(plan: StudyPlan, dataset: Dataset, storage: optuna.storages.BaseSt
         started = time.perf_counter()
         try:
             params = {k: p.suggest(trial, k) for k, p in plan.space.items()}
-            value, trained = _train_trial(plan, trial_recipe(plan.recipe, params), dataset,
-                                          inner, trial, should_stop)
+            recipe = trial_recipe(plan.recipe, params)
+            trial.set_user_attr("recipe", recipe_to_json(recipe))
+            trial.set_user_attr("n_train", len(inner.train))
+            value, trained = _train_trial(plan, recipe, dataset, inner, trial, should_stop)
         except MovieRecError as exc:
             errors.append(str(exc))
             trial.set_user_attr("error", str(exc))
@@ -358,9 +464,13 @@ def run_study(plan: StudyPlan, dataset: Dataset, storage: optuna.storages.BaseSt
                               f"with: {errors[-1]}")
         return result
     if test and store is not None and not result.stopped:
-        result.test = test_best(study, plan.objective, dataset, store, on_test)
-    else:
-        result.test = study.user_attrs.get("test")
+        try:
+            result.test = test_best(study, storage, plan.objective, dataset, store, on_test)
+        except (Stopped, KeyboardInterrupt):
+            result.stopped = True
+    if result.test is None:
+        kept = study.user_attrs.get("test")
+        result.test = kept if kept and kept.get("trial") == study.best_trial.number else None
     return result
 
 
@@ -401,28 +511,68 @@ def _train_trial(plan: StudyPlan, recipe: Recipe, dataset: Dataset, inner: Split
     return objective.final_value(training.run, inner, last), seconds
 
 
-def test_best(study: optuna.Study, objective: Objective, dataset: Dataset, store: RunStore,
+def test_best(study: optuna.Study, storage: optuna.storages.RDBStorage, objective: Objective,
+              dataset: Dataset, store: RunStore,
               on_test: Callable[[str], None] | None = None) -> dict:
     """Retrain the study's best setting on the whole training part, save it as a run, and
-    score it once on the held-out side (ratings or people). A best setting already tested is
-    not tested again: its result is kept with the study."""
+    score it once on the held-out side (ratings or people; for ``map``, the retrained run's
+    map). A best setting already tested is not tested again, by this process or another one
+    sharing the study (they take turns): its result is kept with the study.
+
+    Raises:
+        Stopped: Ctrl-C or a stop while retraining; the partial run is deleted, nothing kept.
+    """
     from movierec.workflows import start, train
 
-    best = study.best_trial
-    kept = study.user_attrs.get("test")
-    if kept and kept.get("trial") == best.number and kept.get("run_id") in store.ids():
-        return kept
-    recipe = trial_recipe(study_recipe(study), best.params)
-    if on_test is not None:
-        on_test(f"retraining trial {best.number}'s setting on the whole training part")
-    trained = train(start(recipe, dataset), recipe.plan, store=store)
-    run = trained.run
-    store.set_name(run.run_id, f"best of {study.study_name}")
-    value = objective.from_quality(run.history, trained.quality)
-    found = {"trial": best.number, "run_id": run.run_id, "params": best.params,
-             "value": None if math.isnan(value) else value}
-    study.set_user_attr("test", found)
-    return found
+    with _test_lock(storage, study.study_name):
+        best = study.best_trial
+        kept = optuna.load_study(study_name=study.study_name,
+                                 storage=storage).user_attrs.get("test")
+        if kept and kept.get("trial") == best.number:
+            return kept
+        recipe = best_recipe(study)
+        if on_test is not None:
+            on_test(f"retraining trial {best.number}'s setting on the whole training part")
+        trained = train(start(recipe, dataset), recipe.plan, store=store)
+        run = trained.run
+        if not trained.completed:
+            if trained.run_dir is not None:
+                store.delete(run.run_id)
+            raise Stopped
+        store.set_name(run.run_id, f"best of {study.study_name}")
+        value = objective.from_quality(run.history, trained.quality)
+        found = {"trial": best.number, "run_id": run.run_id, "params": best.params,
+                 "value": None if math.isnan(value) else value}
+        study.set_user_attr("test", found)
+        return found
+
+
+@contextlib.contextmanager
+def _test_lock(storage: optuna.storages.RDBStorage, name: str):
+    """One process at a time tests study ``name``'s best: an advisory lock of the PostgreSQL
+    database, a lock file beside an SQLite one (other databases: no lock)."""
+    engine = storage.engine
+    if engine.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- reading a study --------------------------------------------------------------------------
@@ -523,19 +673,22 @@ def _position(param: Param, value) -> float:
 
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
-    """Every study of ``storage``: name, model, objective, direction, counts and best value."""
+    """Every movierec study of ``storage`` (others are left out): name, model, objective,
+    direction, counts and best value, oldest first."""
     rows = []
     for s in storage.get_all_studies():
+        info = study_info(s)
+        if info is None:
+            continue
         study = optuna.load_study(study_name=s.study_name, storage=storage)
         try:
             best = study.best_value
         except ValueError:
             best = None
-        rows.append({"study": s.study_name, "model": s.user_attrs.get("model"),
-                     "objective": s.user_attrs.get("objective"),
-                     "direction": s.directions[0].name.lower(), **counts(study),
-                     "best_value": best, "created": s.user_attrs.get("created")})
-    return sorted(rows, key=lambda r: r.get("created") or 0)
+        rows.append({"study": s.study_name, "model": info["model"],
+                     "objective": info["objective"], "direction": s.directions[0].name.lower(),
+                     **counts(study), "best_value": best, "created": info["created"]})
+    return sorted(rows, key=lambda r: r["created"])
 
 
 __all__ = ["Range", "Choice", "StudyPlan", "run_study", "get_objective", "open_storage"]
