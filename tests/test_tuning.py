@@ -284,6 +284,7 @@ def test_tune_prints_the_study_as_json_and_resumes_it(capfd):
     found = json.loads(first.stdout)
     assert summary_fields() <= set(found)
     assert found["study"] == "mf-rmse-demo" and found["n_trials"] == 3
+    assert found["model"] == "mf" and found["objective"] == "rmse"
     assert found["n_complete"] + found["n_pruned"] == 3
     assert found["storage"].startswith("sqlite:///") and found["storage"].endswith("studies.db")
     assert found["best_run_id"] and found["test_value"] > 0

@@ -594,7 +594,7 @@ def summary(result: Tuned, storage_url: str) -> dict:
         best = None
     test = result.test or {}
     return {"study": study.study_name, "storage": shown_url(storage_url),
-            "model": study.user_attrs.get("model"), "objective": result.objective.name,
+            "model": (study_info(study) or {}).get("model"), "objective": result.objective.name,
             "direction": result.objective.direction, **found,
             "best_trial": best.number if best else None,
             "best_params": best.params if best else None,
