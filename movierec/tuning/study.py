@@ -279,7 +279,12 @@ def _wait_for_info(study: optuna.Study) -> dict:
 def study_info(study) -> dict | None:
     """What a movierec study tunes (``model``, ``objective``, ``recipe``, ``space``,
     ``created``), or None for a study made otherwise (or being created)."""
-    text = study.user_attrs.get(INFO)
+    attrs = study.user_attrs
+    text = attrs.get(INFO)
+    if text is None and {"model", "objective", "recipe", "space"} <= set(attrs):
+        # the first studies kept these as attrs of their own
+        return {k: attrs[k] for k in ("model", "objective", "recipe", "space")} | \
+            {"created": attrs.get("created", 0.0)}
     try:
         return json.loads(text) if isinstance(text, str) else None
     except ValueError:
