@@ -50,11 +50,11 @@ STUDIES = {
                      "--space", "embedding_dropout=0:0.5", "--space", "lr=0.002:0.01:log",
                      "--space", "lr_decay=0.85:1"], 1500),
     "recommended-onboarding": (["--preset", "recommended"], ["--preset", "recommended"],
-                               ["--objective", "onboarding", "--trials", "16"], 900),
+                               ["--objective", "onboarding", "--trials", "12"], 900),
     "ials-hr10": (["--preset", "top-n"], ["--preset", "top-n"],
-                  ["--objective", "hr10", "--trials", "16"], 900),
+                  ["--objective", "hr10", "--trials", "12"], 900),
     "autorec-rmse": (["--model", "autorec"], ["--model", "autorec"],
-                     ["--objective", "rmse", "--trials", "1000"], 1500),
+                     ["--objective", "rmse", "--trials", "1000"], 900),
 }
 
 

@@ -198,13 +198,19 @@ def test_pruned_trials_stop_after_the_epoch_the_pruner_stops_them(demo, tmp_path
 
 def test_the_median_pruner_stops_hopeless_trials(demo, tmp_path):
     recipe = make_recipe(model="mf", data={"dataset": "demo"}, train={"epochs": 6})
-    plan = _plan(recipe, "rmse", "median", ["lr=0.00001,0.02", "dim=8,9"])
-    result = studies.run_study(plan, demo, _storage(tmp_path), trials=14, test=False)
+    plan = studies.StudyPlan(recipe, get_objective("rmse"), studies.resolve_space(
+        recipe, ["lr=0.00001,0.02"], only=True), "median")
+    storage = _storage(tmp_path)
+    study = studies.open_study(plan, storage)
+    order = [0.02] * 5 + [0.00001, 0.02, 0.00001, 0.02, 0.00001]
+    for lr in order:
+        study.enqueue_trial({"lr": lr})
+    result = studies.run_study(plan, demo, storage, trials=len(order), test=False)
     frame = studies.trials_frame(result.study)
-    slow = frame[(frame["param lr"] == 0.00001) & (frame["trial"] >= 5)]
+    slow = frame[frame["param lr"] == 0.00001]
     fast = frame[frame["param lr"] == 0.02]
-    assert len(slow) and (slow["state"] == "pruned").all(), frame
-    assert (fast["state"] == "complete").all()
+    assert len(slow) == 3 and (slow["state"] == "pruned").all(), frame
+    assert (fast["state"] == "complete").all() and (fast["epochs"] == 6).all()
     assert (slow["epochs"] < 6).all()
 
 
@@ -426,3 +432,22 @@ def test_a_study_refuses_other_fixed_settings_and_another_kind_of_range(demo, tm
     assert studies.study_space(moved)["dim"] == Range(4, 12, integer=True)
     with pytest.raises(ConfigError, match="no study 'missing'"):
         studies.open_study(_plan(mf, "rmse", "missing"), storage, create=False)
+
+
+def test_a_new_study_starts_from_its_recipe(demo, tmp_path):
+    recipe = make_recipe(preset="seednet-map", data={"dataset": "demo", "new_people": 0},
+                         train={"epochs": 2})
+    space = studies.resolve_space(recipe, ["embedding_dim=16:64:log:int",
+                                           "hidden=128+128+128,64+64+64", "lr=0.001:0.01:log"],
+                                  only=True)
+    assert studies.starting_point(recipe, space) == {"embedding_dim": 32,
+                                                     "hidden": "128,128,128", "lr": 0.005}
+    narrow = studies.resolve_space(recipe, ["lr=0.006:0.01:log"], only=True)
+    assert studies.starting_point(recipe, narrow) == {}          # outside the range: drawn
+    mf = make_recipe(model="mf", data={"dataset": "demo"}, train={"epochs": 2})
+    result = studies.run_study(_plan(mf, "rmse", "start", ["dim=4:80:int"]), demo,
+                               _storage(tmp_path), trials=2, test=False)
+    first = result.study.trials[0]
+    assert first.params == {"dim": 64, "reg": 0.05, "lr": 0.003, "lr_decay": 1.0}
+    assert first.user_attrs["start"] is True
+    assert result.study.trials[1].user_attrs.get("start") is None

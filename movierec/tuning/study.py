@@ -258,9 +258,31 @@ def open_study(plan: StudyPlan, storage: optuna.storages.BaseStorage,
             "model": plan.recipe.model, "objective": plan.objective.name,
             "recipe": recipe_to_json(plan.recipe), "space": to_json(plan.space),
             "created": time.time()}))
+        # The first trial is the recipe itself (a preset, or the defaults), so that the best
+        # a study finds is never worse on validation than where it started.
+        start = starting_point(plan.recipe, plan.space)
+        if start:
+            study.enqueue_trial(start, user_attrs={"start": True})
     _check_same(study, plan, _wait_for_info(study))
     study.set_user_attr("space", to_json(plan.space))
     return study
+
+
+def starting_point(recipe: Recipe, space: dict[str, Param]) -> dict:
+    """The recipe's own values of the searched settings that lie in their ranges (or among
+    their choices), as a trial's parameters."""
+    values = {**to_dict(recipe.model_config), **to_dict(recipe.train)}
+    found = {}
+    for key, param in space.items():
+        value = values.get(key)
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        if isinstance(param, Choice):
+            if value in param.values:
+                found[key] = value
+        elif isinstance(value, (int, float)) and param.low <= value <= param.high:
+            found[key] = int(value) if param.integer else float(value)
+    return found
 
 
 def _wait_for_info(study: optuna.Study) -> dict:
