@@ -132,15 +132,27 @@ def two_workers(env: dict, runs: Path) -> str:
             f"{docs[1]['best_value']:.4f} as each saw it at its end; {seconds:.0f} s.")
 
 
-def table(results: dict) -> str:
-    lines = ["| study | objective | trials (complete / pruned / failed) | best on validation "
-             "| **test, best retrained** | test, default recipe | wall s | train share |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+def longest_trials(db: Path) -> dict[str, float]:
+    """Each study's longest trial in seconds (from the study's own records)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT s.study_name, MAX(CAST(a.value_json AS REAL)) FROM trial_user_attributes a "
+            "JOIN trials t ON t.trial_id = a.trial_id JOIN studies s ON s.study_id = t.study_id "
+            "WHERE a.key = 'seconds' GROUP BY s.study_name").fetchall()
+    return dict(rows)
+
+
+def table(results: dict, longest: dict[str, float]) -> str:
+    lines = ["| study | objective | trials (complete / pruned / failed) | longest trial s "
+             "| best on validation | **test, best retrained** | test, default recipe | wall s "
+             "| train share |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         share = r["train_seconds"] / r["seconds"] if r["seconds"] else math.nan
         lines.append(
             f"| `{name}` | {r['objective']} ({r['direction']}) | {r['n_trials']} "
-            f"({r['n_complete']} / {r['n_pruned']} / {r['n_failed']}) | {r['best_value']:.4f} "
+            f"({r['n_complete']} / {r['n_pruned']} / {r['n_failed']}) "
+            f"| {longest.get(name, math.nan):.0f} | {r['best_value']:.4f} "
             f"| **{r['test_value']:.4f}** | {r['baseline']:.4f} | {r['command_seconds']:.0f} "
             f"| {share:.0%} |")
     lines.append("")
@@ -160,7 +172,8 @@ def table(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="*", choices=list(STUDIES), default=list(STUDIES))
+    parser.add_argument("--only", nargs="*", choices=list(STUDIES), default=list(STUDIES),
+                        help="the studies to run (none: write the table of those run before)")
     parser.add_argument("--runs-dir", type=Path)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--two-workers", action="store_true")
@@ -187,7 +200,7 @@ def main() -> None:
             "scored once on the held-out side, like the default recipe beside it. `train "
             "share`: the study's time spent in training epochs (validation included), the "
             "rest being model building, measuring, sampling and storage.\n\n"
-            + table(results))
+            + table(results, longest_trials(runs / "runs" / "studies.db")))
     if args.two_workers:
         body += "\n\n" + two_workers(env, runs / "runs")
     print(body)
