@@ -350,11 +350,11 @@ def test_a_background_study_runs_niced_and_stops_keeping_its_finished_trials(tmp
     from movierec.tuning.jobs import StudyJobs
 
     runs = tmp_path / "runs"
-    jobs = StudyJobs(runs, nice=5)
+    jobs = StudyJobs(runs, nice=1)      # niced, but not starved by the other test workers
     job = jobs.start("background", ["--dataset", "demo", "--model", "mf", "--objective",
                                     "rmse", *FAST_MF], trials=500)
     storage = studies.open_storage(studies.default_storage(runs))
-    deadline = time.time() + 240
+    deadline = time.time() + 480
     finished = []
     while time.time() < deadline and len(finished) < 2:
         time.sleep(0.5)
@@ -364,7 +364,7 @@ def test_a_background_study_runs_niced_and_stops_keeping_its_finished_trials(tmp
     assert len(finished) >= 2, job.snapshot()
     if os.path.exists(f"/proc/{job.process.pid}/stat"):
         niceness = int(open(f"/proc/{job.process.pid}/stat").read().split()[18])
-        assert niceness >= 5
+        assert niceness >= 1
     job.stop()
     job.process.wait(60)
     snap = job.snapshot()

@@ -83,14 +83,19 @@ class StudyJobs:
 
     Args:
         runs_dir, data_dir, cache_dir: the locations the processes use.
-        nice: added to their niceness, so the pages come first.
+        nice: added to their niceness, so the pages come first (default
+            ``$MOVIEREC_JOB_NICE``, else 10, as for training jobs).
     """
 
-    def __init__(self, runs_dir, data_dir=None, cache_dir=None, nice: int = 10) -> None:
+    def __init__(self, runs_dir, data_dir=None, cache_dir=None, nice: int | None = None) -> None:
         # Absolute: the processes run in the repository's folder.
         self.runs_dir, self.data_dir, self.cache_dir = (
             None if folder is None else Path(folder).expanduser().resolve()
             for folder in (runs_dir, data_dir, cache_dir))
+        if nice is None:
+            from movierec.jobworker import WorkerSettings
+
+            nice = WorkerSettings.from_env().nice
         self.nice = nice
         self._jobs: dict[str, StudyJob] = {}
         self._started = itertools.count()     # each process's own log files
