@@ -268,8 +268,14 @@ def _study_jobs(root: str, data: str, cache: str) -> StudyJobs:
 
 
 def study_jobs() -> StudyJobs:
-    """The studies this server runs in the background, shared by every session."""
-    return _study_jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+    """The studies this server runs in the background, shared by every session (a bad
+    ``$MOVIEREC_JOB_NICE`` of the server is said on the page, which stops there)."""
+    try:
+        return _study_jobs(str(store().root), str(data_dir()), str(paths.cache_dir()))
+    except MovieRecError as exc:
+        st.error(f"Studies cannot run on this server: {exc}. Fix the setting and restart the "
+                 "server.")
+        st.stop()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
