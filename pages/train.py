@@ -30,12 +30,7 @@ if not cache.present(name):
             "set on the Data page.")
     nav.link("data", "Get the data")
     st.stop()
-try:
-    data_config = state.data_config()
-except ConfigError as exc:
-    st.error(f"The data settings are not usable: {exc}")
-    nav.link("data", "Fix them on the Data page")
-    st.stop()
+data_config = nav.guard_data_config()
 
 
 def _prefix(model: str) -> str:

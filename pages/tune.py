@@ -22,12 +22,7 @@ st.caption("A search study trains many settings of a model and learns, trial by 
            "scored on a validation split carved from the training part; the best setting is "
            "then retrained on the whole training part and scored once on the held-out part.")
 
-try:
-    data_config = state.data_config()
-except ConfigError as exc:
-    st.error(f"The data settings are not usable: {exc}")
-    nav.link("data", "Fix them on the Data page")
-    st.stop()
+data_config = nav.guard_data_config()
 try:
     storage = cache.storage()
 except MovieRecError as exc:
@@ -218,8 +213,9 @@ def _show_study(name: str) -> None:
     space = studies.study_space(study)
     left, right = st.columns(2)
     left.altair_chart(charts.optimisation_history(trials, objective.title), width="stretch")
-    wide = studies.normalised_params(trials, studies.drawn_ranges(study))
-    params = [k for k in studies.drawn_ranges(study) if wide[k].notna().any()]
+    drawn = studies.drawn_ranges(study)
+    wide = studies.normalised_params(trials, drawn)
+    params = [k for k in drawn if wide[k].notna().any()]
     right.altair_chart(charts.parallel_coordinates(wide, params, objective.title,
                                                    objective.direction), width="stretch")
     right.caption("Ranges: " + "; ".join(f"{k} {p.text()}" for k, p in space.items()))

@@ -69,3 +69,16 @@ def guard_run() -> Run:
         st.error(f"The selected run cannot be used: {exc}")
         link("train", "Pick or train another run")
         st.stop()
+
+
+def guard_data_config():
+    """The Data page's settings, or what is wrong with them, a link there and a stop."""
+    from movierec.errors import ConfigError
+    from ui import state
+
+    try:
+        return state.data_config()
+    except ConfigError as exc:
+        st.error(f"The data settings are not usable: {exc}")
+        link("data", "Fix them on the Data page")
+        st.stop()

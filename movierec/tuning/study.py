@@ -16,7 +16,7 @@ import socket
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import optuna
@@ -30,7 +30,7 @@ from movierec.models import get_model_spec
 from movierec.recipe import TRAIN_FIELDS, Recipe
 from movierec.runs import RunStore
 from movierec.split import Split, make_split, tuning_split
-from movierec.tuning.objectives import Objective, get_objective
+from movierec.tuning.objectives import Objective
 from movierec.tuning.space import Choice, Param, Range, from_json, parse_param, to_json
 
 STORAGE_FILE = "studies.db"
@@ -163,8 +163,6 @@ def resolve_space(recipe: Recipe, overrides: Sequence[str] = (), fixed: Sequence
 
 def trial_recipe(recipe: Recipe, params: dict) -> Recipe:
     """``recipe`` with a trial's settings in place (model settings and training settings)."""
-    from dataclasses import replace
-
     spec = get_model_spec(recipe.model)
     model_part = {k: v for k, v in params.items() if k not in TRAIN_FIELDS}
     train_part = {k: v for k, v in params.items() if k in TRAIN_FIELDS}
@@ -508,7 +506,6 @@ def _train_trial(plan: StudyPlan, recipe: Recipe, dataset: Dataset, inner: Split
     train = recipe.train
     wanted_ranking = objective.name == "hr10"
     if train.ranking_eval != wanted_ranking:
-        from dataclasses import replace
         train = replace(train, ranking_eval=wanted_ranking)
     training = start_training(dataset, recipe.data, recipe.model, recipe.model_config, train,
                               run_id="trial", data=inner)
@@ -717,5 +714,3 @@ def list_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
                      **counts(study), "best_value": best, "created": info["created"]})
     return sorted(rows, key=lambda r: r["created"])
 
-
-__all__ = ["Range", "Choice", "StudyPlan", "run_study", "get_objective", "open_storage"]
