@@ -327,6 +327,35 @@ def test_tune_refuses_a_study_of_another_model(capfd):
                       "study 'shared' tunes mf on rmse, not autorec")
 
 
+OPEN_AT_ONCE = """
+import sys, time
+from movierec.tuning.study import open_storage
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+storage = open_storage(sys.argv[1])
+print(len(storage.get_all_studies()))
+"""
+
+
+def test_processes_opening_one_new_sqlite_file_at_once_all_get_the_storage(tmp_path):
+    """Optuna creates its tables (and its alembic version row) on first open; processes that
+    open a new file at the same instant once lost that race with 'UNIQUE constraint failed'."""
+    import subprocess
+    import sys
+    import time
+
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        start = time.time() + 4.0        # every process imported and waiting by then
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, url, str(start)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, [err for _, err in outs]
+        assert [out.strip() for out, _ in outs] == ["0"] * 6
+
+
 def test_two_processes_on_one_sqlite_study_add_up_without_duplicates(tmp_path):
     args = ["tune", "--dataset", "demo", "--model", "mf", "--objective", "rmse", *FAST_MF,
             "--study", "pair", "--no-test", "--json", "--quiet"]

@@ -7,6 +7,7 @@ where they stopped. The best setting is retrained on the whole training part and
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import optuna
 import pandas as pd
+import sqlalchemy
 
 from movierec.config import TrainConfig, from_dict, to_dict
 from movierec.data.dataset import Dataset
@@ -88,9 +90,13 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
     engine = {"connect_args": {"timeout": 60}} if sqlite else \
         {"pool_pre_ping": True,
          **({"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {})}
+    database = _sqlite_file(url) if sqlite else None
     for attempt in range(SCHEMA_TRIES):
         try:
-            with warnings.catch_warnings():   # heartbeats are "experimental" in Optuna 5
+            # Processes that open a new SQLite file at once would race to create Optuna's
+            # tables (and its alembic version row): they take turns, by a lock file beside it.
+            with (_file_lock(f"{database}.open") if database else contextlib.nullcontext()), \
+                    warnings.catch_warnings():   # heartbeats are "experimental" in Optuna 5
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(url, engine_kwargs=engine,
                                                   heartbeat_interval=HEARTBEAT_SECONDS,
@@ -102,9 +108,10 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
                               ) from None
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy's many errors, said in one line
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            # Processes that open a new database at once race to create Optuna's tables: the
-            # losers find them made, and the next try uses them.
-            racing = any(word in str(exc) for word in ("duplicate key", "already exists"))
+            # Processes that open a new server database at once race to create Optuna's
+            # tables: the losers find them made, and the next try uses them.
+            racing = any(word in str(exc) for word in
+                         ("duplicate key", "already exists", "UNIQUE constraint failed"))
             if racing and attempt + 1 < SCHEMA_TRIES:
                 time.sleep(0.5 + random.random())
                 continue
@@ -585,13 +592,28 @@ def _test_lock(storage: optuna.storages.RDBStorage, name: str):
             finally:
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
         return
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
+    database = _sqlite_file(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    with _file_lock(f"{database}.test") if database else contextlib.nullcontext():
         yield
-        return
-    import fcntl
 
-    with open(f"{database}.lock", "a") as handle:
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of an SQLite URL whose folder exists (None: in memory, or a folder
+    that is not there, which the storage itself will report)."""
+    try:
+        database = sqlalchemy.engine.make_url(url).database
+    except Exception:  # noqa: BLE001 - a malformed URL is the storage's to report
+        return None
+    if not database or database == ":memory:" or not os.path.isdir(
+            os.path.dirname(os.path.abspath(database))):
+        return None
+    return database
+
+
+@contextlib.contextmanager
+def _file_lock(name: str):
+    """An exclusive lock on the file ``NAME.lock``, held for the block."""
+    with open(f"{name}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
