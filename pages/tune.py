@@ -225,12 +225,24 @@ def _show_study(name: str) -> None:
     else:
         left.caption("Importance needs two finished trials with different scores.")
     st.markdown("**Trials** (click a column to sort)")
-    shown = trials.drop(columns=["best"]).rename(columns=lambda c: c.removeprefix("param "))
+    shown = _trials_table(trials)
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "value": st.column_config.NumberColumn(objective.name, format="%.4f"),
         "seconds": st.column_config.NumberColumn("seconds", format="%.1f")})
     if best is not None:
         _best_actions(study, best, objective)
+
+
+def _trials_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials as the table shows them: each parameter under its own name. Where a study
+    searches the epochs, the epochs a trial trained (fewer when pruned) are "epochs trained"."""
+    shown = trials.drop(columns=["best"])
+    if "param epochs" in shown:
+        shown = shown.rename(columns={"epochs": "epochs trained"})
+    taken = {c for c in shown if not c.startswith("param ")}
+    return shown.rename(columns={c: c.removeprefix("param ") for c in shown
+                                 if c.startswith("param ") and c.removeprefix("param ")
+                                 not in taken})
 
 
 def _best_actions(study, best, objective) -> None:

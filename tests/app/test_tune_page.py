@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import optuna
 import pytest
 
 from movierec.presets import saved_presets
@@ -42,6 +43,28 @@ def test_a_study_from_the_command_line_shows_its_charts_and_table(cli_study):
     table = at.dataframe[-1].value       # the first is the new study's ranges
     assert len(table) == 5 and {"dim", "lr", "value", "state"} <= set(table.columns)
     assert f"as run **{cli_study.test['run_id']}**" in texts(at)
+
+
+def test_a_study_that_searches_the_epochs_shows_them_beside_the_epochs_trained(demo):
+    """Its trials have an "epochs" parameter and a count of epochs trained: the table shows
+    both, under two names (one name twice made Streamlit refuse the table)."""
+    recipe = make_recipe(model="mf", data={"dataset": "demo"}, train={"epochs": 3})
+    plan = studies.StudyPlan(recipe, get_objective("rmse"), studies.resolve_space(
+        recipe, ["epochs=2:4:int", "dim=4:16:int"], only=True), "epochs-searched")
+    storage = studies.open_storage(studies.default_storage())
+    studies.run_study(plan, demo, storage, trials=3, test=False)
+    at = no_exception(page("tune").run())
+    table = at.dataframe[-1].value
+    assert {"epochs", "epochs trained", "dim", "value"} <= set(table.columns)
+    assert table["epochs"].between(2, 4).all() and len(table) == 3
+    assert len(at.get("vega_lite_chart")) == 3
+    at.text_input(key="tune_preset_name").set_value("tuned-epochs")
+    at.button(key="FormSubmitter:tune_preset_form-Save as a preset").click().run()
+    no_exception(at)
+    best = optuna.load_study(study_name="epochs-searched", storage=storage).best_params
+    saved = saved_presets()["tuned-epochs"]
+    assert saved.train.epochs == best["epochs"] and dict(saved.model_settings)["dim"] == \
+        best["dim"]
 
 
 def test_the_best_setting_is_saved_as_a_preset_and_trained(cli_study):
